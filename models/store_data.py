@@ -1,0 +1,235 @@
+"""Bulk reads and writes of the store data tables.
+
+Millions of polls go through here, so rows travel as NumPy arrays and DB-API `executemany`
+(multi-row INSERTs on PyMySQL) instead of ORM objects; every function runs inside the caller's
+transaction so that a load or a report sees all of it or nothing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from models.tables import DataLoad, Store
+
+log = logging.getLogger(__name__)
+
+INSERT_CHUNK = 100_000
+
+
+def _placeholders(conn: Connection, count: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * count)
+
+
+def _executemany(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def _is_mysql(conn: Connection) -> bool:
+    return conn.dialect.name in ("mysql", "mariadb")
+
+
+def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.Series:
+    """store_id → key for all stores (or just the given ids that exist)."""
+    rows = conn.execute(select(Store.store_id, Store.key)).all()
+    mapping = pd.Series(
+        np.array([r[1] for r in rows], dtype=np.int64),
+        index=pd.Index([r[0] for r in rows], dtype=object),
+        dtype=np.int64,
+    )
+    if store_ids is None:
+        return mapping
+    wanted = pd.Index(pd.unique(np.asarray(list(store_ids), dtype=object)))
+    return mapping[mapping.index.intersection(wanted)]
+
+
+def ensure_stores(conn: Connection, store_ids: np.ndarray) -> pd.Series:
+    """Keys for every given store_id, inserting the stores not seen before."""
+    mapping = store_keys(conn)
+    unique_ids = pd.unique(store_ids)
+    new_ids = unique_ids[~pd.Index(unique_ids).isin(mapping.index)]
+    if len(new_ids):
+        sql = f"INSERT INTO stores (store_id) VALUES ({_placeholders(conn, 1)})"
+        _executemany(conn, sql, ((sid,) for sid in new_ids.tolist()))
+        mapping = store_keys(conn)
+    return mapping
+
+
+def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> int:
+    """Add polls; an existing (store, instant) keeps `inactive` if either side says so.
+
+    Returns how many polls were new.
+    """
+    if len(keys) == 0:
+        return 0
+    before = count_polls(conn)
+    order = np.lexsort((ts_us, keys))  # B-tree friendly order
+    marks = _placeholders(conn, 3)
+    if _is_mysql(conn):
+        sql = (
+            f"INSERT INTO polls (store_key, ts_us, active) VALUES ({marks}) "
+            "ON DUPLICATE KEY UPDATE active = LEAST(active, VALUES(active))"
+        )
+    else:
+        sql = (
+            f"INSERT INTO polls (store_key, ts_us, active) VALUES ({marks}) "
+            "ON CONFLICT (store_key, ts_us) DO UPDATE SET active = excluded.active "
+            "WHERE excluded.active < polls.active"
+        )
+    k = keys[order].tolist()
+    t = ts_us[order].tolist()
+    a = active[order].astype(np.int8).tolist()
+    for start in range(0, len(k), INSERT_CHUNK):
+        stop = start + INSERT_CHUNK
+        _executemany(conn, sql, zip(k[start:stop], t[start:stop], a[start:stop]))
+        log.debug("inserted polls %d/%d", min(stop, len(k)), len(k))
+    return count_polls(conn) - before
+
+
+def count_polls(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT COUNT(*) FROM polls").scalar_one())
+
+
+def update_first_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray) -> None:
+    """Keep stores.first_poll_us = the store's earliest poll, given newly added polls."""
+    if len(keys) == 0:
+        return
+    firsts = pd.Series(ts_us).groupby(keys).min()
+    marks = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"UPDATE stores SET first_poll_us = {marks} WHERE {Store.key.name} = {marks} "
+        f"AND (first_poll_us IS NULL OR first_poll_us > {marks})"
+    )
+    values = firsts.to_numpy().tolist()
+    _executemany(conn, sql, zip(values, firsts.index.tolist(), values))
+
+
+def replace_hours(conn: Connection, keys: np.ndarray, day: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> None:
+    conn.exec_driver_sql("DELETE FROM business_hours")
+    if len(keys):
+        sql = f"INSERT INTO business_hours (store_key, day, start_s, end_s) VALUES ({_placeholders(conn, 4)})"
+        _executemany(conn, sql, zip(keys.tolist(), day.tolist(), start_s.tolist(), end_s.tolist()))
+
+
+def replace_timezones(conn: Connection, keys: np.ndarray, tz: np.ndarray) -> None:
+    conn.exec_driver_sql("DELETE FROM store_timezones")
+    if len(keys):
+        sql = f"INSERT INTO store_timezones (store_key, tz) VALUES ({_placeholders(conn, 2)})"
+        _executemany(conn, sql, zip(keys.tolist(), tz.tolist()))
+
+
+def data_version(conn: Connection) -> int:
+    """Id of the last load that changed the data (0 before any): a report cache key."""
+    version = conn.execute(select(func.max(DataLoad.id)).where(DataLoad.changed.is_(True))).scalar()
+    return int(version or 0)
+
+
+def latest_poll_us(conn: Connection) -> int | None:
+    value = conn.exec_driver_sql("SELECT MAX(ts_us) FROM polls").scalar()
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything a report reads, from one snapshot; store columns hold integer keys."""
+
+    polls: pd.DataFrame  # store, ts_us, active — only polls in [now − 8 d, now]
+    hours: pd.DataFrame  # store, day, start_s, end_s
+    zones: pd.DataFrame  # store, tz
+    stores: pd.DataFrame  # store, store_id — stores with a poll not after now
+    now_us: int | None
+    data_version: int
+
+
+def read_report_inputs(
+    conn: Connection, now_us: int | None, lookback_us: int, store_ids: Sequence[str] | None = None
+) -> ReportInputs:
+    """Load what a report needs in a handful of queries (call inside a read transaction)."""
+    version = data_version(conn)
+    if now_us is None:
+        now_us = latest_poll_us(conn)
+    empty = ReportInputs(
+        polls=pd.DataFrame({"store": np.array([], np.int64), "ts_us": np.array([], np.int64), "active": np.array([], bool)}),
+        hours=pd.DataFrame({"store": [], "day": [], "start_s": [], "end_s": []}, dtype=np.int64),
+        zones=pd.DataFrame({"store": np.array([], np.int64), "tz": np.array([], object)}),
+        stores=pd.DataFrame({"store": np.array([], np.int64), "store_id": np.array([], object)}),
+        now_us=now_us,
+        data_version=version,
+    )
+    if now_us is None:
+        return empty
+    key_filter = ""
+    params: list[Any] = []
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    if store_ids is not None:
+        wanted = store_keys(conn, store_ids)
+        if wanted.empty:
+            return empty
+        key_list = ",".join(str(int(k)) for k in wanted.to_numpy())  # integers from our own table
+        key_filter = f" AND key_col IN ({key_list})"
+    stores = _fetch_frame(
+        conn,
+        f"SELECT {Store.key.name}, store_id FROM stores WHERE first_poll_us <= {mark}"
+        + key_filter.replace("key_col", Store.key.name),
+        [now_us],
+        ["store", "store_id"],
+    )
+    polls = _fetch_polls(conn, now_us - lookback_us, now_us, key_filter.replace("key_col", "store_key"))
+    hours = _fetch_frame(
+        conn,
+        "SELECT store_key, day, start_s, end_s FROM business_hours WHERE 1=1" + key_filter.replace("key_col", "store_key"),
+        params,
+        ["store", "day", "start_s", "end_s"],
+    )
+    zones = _fetch_frame(
+        conn,
+        "SELECT store_key, tz FROM store_timezones WHERE 1=1" + key_filter.replace("key_col", "store_key"),
+        params,
+        ["store", "tz"],
+    )
+    return ReportInputs(polls=polls, hours=hours, zones=zones, stores=stores, now_us=now_us, data_version=version)
+
+
+def _fetch_frame(conn: Connection, sql: str, params: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(params))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+# Polls are the bulk of a report's read: packing (store, time, status) into one integer per row
+# makes the driver build one Python int per poll instead of a 3-tuple.
+_TIME_BITS = 41  # microseconds since the window start: 2^41 µs ≈ 25 days > 8 days
+
+
+def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: str) -> pd.DataFrame:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    packed_sql = (
+        f"SELECT (store_key * {2 ** (_TIME_BITS + 1)}) + ((ts_us - {mark}) * 2) + active "
+        f"FROM polls WHERE ts_us >= {mark} AND ts_us <= {mark}{key_filter}"
+    )
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(packed_sql, (lo_us, lo_us, hi_us))
+        packed = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+    finally:
+        cursor.close()
+    return pd.DataFrame(
+        {
+            "store": packed >> (_TIME_BITS + 1),
+            "ts_us": ((packed >> 1) & ((1 << _TIME_BITS) - 1)) + lo_us,
+            "active": (packed & 1).astype(bool),
+        }
+    )

@@ -1,0 +1,103 @@
+"""The tables: store data (stores, polls, hours, zones), load history and report jobs.
+
+Polls are the one big table (~1.8M rows a week), so they are stored compactly: an integer store
+key, integer epoch microseconds and a boolean, with the (store, time) primary key that makes
+loading idempotent and an index on time for the report's "last 8 days" range read.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, EpochMicros, StoreIdString
+
+
+class Store(Base):
+    """Maps an opaque store_id to a small integer key used by every other table."""
+
+    __tablename__ = "stores"
+
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store_id: Mapped[str] = mapped_column(StoreIdString, unique=True)
+    # Earliest poll of the store: "stores with a poll not after now" without scanning polls.
+    first_poll_us: Mapped[Optional[int]] = mapped_column(BigInteger, index=True)
+
+
+class Poll(Base):
+    __tablename__ = "polls"
+    __table_args__ = (
+        Index("ix_polls_ts", "ts_us"),
+        {"sqlite_with_rowid": False},
+    )
+
+    store_key: Mapped[int] = mapped_column(ForeignKey("stores.key"), primary_key=True, autoincrement=False)
+    ts_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    active: Mapped[bool] = mapped_column(Boolean)
+
+
+class BusinessHours(Base):
+    __tablename__ = "business_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store_key: Mapped[int] = mapped_column(ForeignKey("stores.key"), index=True)
+    day: Mapped[int] = mapped_column(SmallInteger)
+    start_s: Mapped[int] = mapped_column(Integer)
+    end_s: Mapped[int] = mapped_column(Integer)
+
+
+class StoreTimezone(Base):
+    __tablename__ = "store_timezones"
+
+    store_key: Mapped[int] = mapped_column(ForeignKey("stores.key"), primary_key=True, autoincrement=False)
+    tz: Mapped[str] = mapped_column(String(64))
+
+
+class LoadedFile(Base):
+    """Fingerprint of the last loaded file of each kind: lets a reload skip unchanged files
+    and read only the appended tail of a poll file that grew."""
+
+    __tablename__ = "loaded_files"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    loaded_at: Mapped[datetime] = mapped_column(EpochMicros)
+
+
+class DataLoad(Base):
+    """One run of the ingestion; the id of the last load that changed data is the data version."""
+
+    __tablename__ = "data_loads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(EpochMicros)
+    finished_at: Mapped[datetime] = mapped_column(EpochMicros)
+    source_dir: Mapped[str] = mapped_column(Text)
+    changed: Mapped[bool] = mapped_column(Boolean, index=True)
+    rows_loaded: Mapped[int] = mapped_column(BigInteger)
+    rows_rejected: Mapped[int] = mapped_column(BigInteger)
+    summary: Mapped[str] = mapped_column(Text)  # JSON of the per-file results
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_created", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending/running/complete/failed
+    params: Mapped[str] = mapped_column(Text)  # JSON: store_ids, as_of
+    created_at: Mapped[datetime] = mapped_column(EpochMicros)
+    started_at: Mapped[Optional[datetime]] = mapped_column(EpochMicros)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(EpochMicros)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    file_name: Mapped[Optional[str]] = mapped_column(String(255))
+    row_count: Mapped[Optional[int]] = mapped_column(Integer)
+    data_version: Mapped[Optional[int]] = mapped_column(Integer)
+    now_us: Mapped[Optional[int]] = mapped_column(BigInteger)
+    cache_key: Mapped[Optional[str]] = mapped_column(String(64), index=True)

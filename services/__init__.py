@@ -1,0 +1,1 @@
+"""Business logic: ingestion, the report engine, report jobs and the reload schedule."""

@@ -1,0 +1,177 @@
+"""Finding the three input files and reading them into frames of raw strings.
+
+The files come from exports and hand edits: a BOM, CRLF, extra or reordered columns, aliases
+for the day column, quoting, blank lines, broken lines. This module turns any of that into one
+shape — canonical column names, every value a string, the file line of every row — and leaves
+judging the values to the ingestion service.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+POLLS, HOURS, ZONES = "polls", "hours", "zones"
+
+FILE_NAMES: dict[str, tuple[str, ...]] = {
+    POLLS: ("store_status.csv",),
+    HOURS: ("menu_hours.csv", "business_hours.csv"),
+    ZONES: ("timezones.csv", "store_timezone.csv", "bq-results*.csv"),
+}
+
+# canonical column → accepted header spellings (compared case-insensitively, blanks stripped)
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    POLLS: {
+        "store_id": ("store_id",),
+        "status": ("status",),
+        "timestamp_utc": ("timestamp_utc",),
+    },
+    HOURS: {
+        "store_id": ("store_id",),
+        "day": ("dayofweek", "day", "day_of_week"),
+        "start_time_local": ("start_time_local",),
+        "end_time_local": ("end_time_local",),
+    },
+    ZONES: {
+        "store_id": ("store_id",),
+        "timezone_str": ("timezone_str",),
+    },
+}
+
+
+class MissingColumnError(ValueError):
+    """The file lacks a required column: it is refused whole."""
+
+
+@dataclass
+class RawTable:
+    """A file's rows as strings under canonical column names, with 1-based file line numbers."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    # Rows the CSV layer itself could not read (wrong field count, undecodable bytes).
+    broken_lines: np.ndarray
+    broken_reasons: list[str]
+
+
+def locate_inputs(directory: Path) -> dict[str, Path | None]:
+    """The file to load for each kind, by the names SPEC section 1 accepts, in that order."""
+    found: dict[str, Path | None] = {}
+    for kind, patterns in FILE_NAMES.items():
+        found[kind] = None
+        for pattern in patterns:
+            matches = sorted(p for p in directory.glob(pattern) if p.is_file())
+            if matches:
+                found[kind] = matches[-1]  # bq-results exports are timestamped: newest name last
+                break
+    return found
+
+
+def _normalise_header(name: str) -> str:
+    return name.replace("\ufeff", "").strip().strip('"').strip().lower()
+
+
+def _resolve_columns(kind: str, header: list[str], label: str) -> dict[str, int]:
+    """Index of each canonical column in the header; raises MissingColumnError naming the gaps."""
+    positions = {_normalise_header(h): i for i, h in reversed(list(enumerate(header)))}
+    resolved: dict[str, int] = {}
+    missing: list[str] = []
+    for canonical, aliases in COLUMNS[kind].items():
+        index = next((positions[a] for a in aliases if a in positions), None)
+        if index is None:
+            missing.append(canonical if len(aliases) == 1 else " or ".join(aliases))
+        else:
+            resolved[canonical] = index
+    if missing:
+        raise MissingColumnError(
+            f"{label}: missing required column(s): {', '.join(missing)} (header: {', '.join(header) or 'empty'})"
+        )
+    return resolved
+
+
+def read_table(data: bytes, kind: str, label: str, first_line: int = 1) -> RawTable:
+    """Parse a whole CSV (header included); `first_line` is the file line of the header."""
+    text_ok = True
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text_ok = False
+        text = data.decode("utf-8-sig", errors="replace")
+    header_line = text.split("\n", 1)[0]
+    header = next(csv.reader([header_line.rstrip("\r")]), [])
+    columns = _resolve_columns(kind, header, label)
+    if text_ok and "\x00" not in text:
+        table = _read_fast(text, columns, len(header), first_line)
+        if table is not None:
+            return table
+    log.info("%s: irregular CSV, reading it row by row", label)
+    return _read_careful(text, columns, len(header), first_line)
+
+
+def _read_fast(text: str, columns: dict[str, int], width: int, first_line: int) -> RawTable | None:
+    """pandas' C parser; gives up (None) if line numbers could not be trusted."""
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            usecols=sorted(columns.values()),
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    physical = text.count("\n") + (0 if text.endswith("\n") or text == "" else 1)
+    if len(frame) != physical - 1:  # a quoted field spans lines, or similar: number carefully
+        return None
+    by_position = {pos: name for name, pos in columns.items()}
+    frame.columns = [by_position[p] for p in sorted(columns.values())]
+    frame = frame[list(columns)]
+    lines = np.arange(first_line + 1, first_line + 1 + len(frame), dtype=np.int64)
+    return RawTable(frame, lines, np.array([], dtype=np.int64), [])
+
+
+def _read_careful(text: str, columns: dict[str, int], width: int, first_line: int) -> RawTable:
+    """Python's csv module: exact line numbers and a verdict on every malformed row."""
+    names = list(columns)
+    positions = [columns[n] for n in names]
+    values: list[list[str]] = []
+    lines: list[int] = []
+    broken_lines: list[int] = []
+    broken_reasons: list[str] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    try:
+        next(reader)  # header
+    except (StopIteration, csv.Error):
+        return RawTable(pd.DataFrame(columns=names, dtype=object), np.array([], np.int64), np.array([], np.int64), [])
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            broken_lines.append(first_line - 1 + reader.line_num)
+            broken_reasons.append(f"unreadable CSV row: {exc}")
+            continue
+        line = first_line - 1 + reader.line_num
+        if not row or all(not field.strip() for field in row):
+            continue  # blank line
+        if "\ufffd" in "".join(row) or "\x00" in "".join(row):
+            broken_lines.append(line)
+            broken_reasons.append("not valid UTF-8 text" if "\ufffd" in "".join(row) else "NUL byte in row")
+            continue
+        if len(row) > width:
+            broken_lines.append(line)
+            broken_reasons.append(f"row has {len(row)} fields, the header has {width}")
+            continue
+        values.append([row[p] if p < len(row) else "" for p in positions])
+        lines.append(line)
+    frame = pd.DataFrame(values, columns=names, dtype=object)
+    return RawTable(frame, np.array(lines, dtype=np.int64), np.array(broken_lines, dtype=np.int64), broken_reasons)

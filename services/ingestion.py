@@ -1,0 +1,329 @@
+"""Loading the three CSV files into the database (SPEC section 1).
+
+A load is one transaction: reports running meanwhile see the data before or after it, never
+half of it. Bad rows are rejected and counted, never guessed; a file missing a required column
+is refused whole and leaves its table as it was. Unchanged files are skipped by fingerprint, and
+a poll file that only grew is read from where the last load stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import available_timezones
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, select
+
+from models import store_data
+from models.db import write_tx
+from models.tables import DataLoad, LoadedFile
+from services.csv_input import HOURS, POLLS, ZONES, MissingColumnError, RawTable, locate_inputs, read_table
+from services.locks import load_lock
+from services.parsing import parse_days, parse_local_times, parse_statuses, parse_timestamps
+
+log = logging.getLogger(__name__)
+
+MAX_REJECTIONS_LISTED = 100
+MAX_STORE_ID_LENGTH = 255
+MAX_TZ_LENGTH = 64
+
+
+@dataclass
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass
+class FileResult:
+    kind: str
+    path: str | None
+    status: str = "missing"  # loaded | unchanged | refused | missing
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_new: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class LoadResult:
+    files: list[FileResult]
+    changed: bool = False
+    data_version: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Something could be loaded (or was already loaded and is unchanged)."""
+        return any(f.status in ("loaded", "unchanged") for f in self.files)
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "changed": self.changed,
+            "data_version": self.data_version,
+            "seconds": round(self.seconds, 3),
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+@dataclass
+class _Source:
+    """A file's bytes to parse and what to remember about it afterwards."""
+
+    kind: str
+    path: Path
+    data: bytes
+    size: int
+    sha256: str
+    first_line: int  # file line of the header of `data` (1 unless only a tail is read)
+    rows_before: int  # rows already loaded from the unchanged prefix
+
+
+def load_directory(engine: Engine, directory: Path) -> LoadResult:
+    """Load whatever of the three files `directory` holds, in one transaction."""
+    started = time.monotonic()
+    started_at = datetime.now(timezone.utc)
+    directory = Path(directory)
+    if not directory.is_dir():
+        result = LoadResult(files=[FileResult(kind=k, path=None, message=f"{directory} is not a directory") for k in (POLLS, HOURS, ZONES)])
+        return result
+    paths = locate_inputs(directory)
+    with load_lock(engine):
+        with write_tx(engine) as conn:
+            previous = {row.kind: row for row in conn.execute(select(LoadedFile)).scalars()}
+            results: list[FileResult] = []
+            for kind in (POLLS, HOURS, ZONES):
+                path = paths[kind]
+                result = FileResult(kind=kind, path=str(path) if path else None)
+                results.append(result)
+                if path is None:
+                    result.message = f"no {kind} file in {directory}"
+                    continue
+                source = _read_source(kind, path, previous.get(kind))
+                if source is None:
+                    result.status = "unchanged"
+                    result.message = f"{path.name} unchanged since the last load"
+                    continue
+                _load_file(conn, source, result)
+            changed = any(f.status == "loaded" for f in results)
+            load = LoadResult(files=results, changed=changed)
+            record = DataLoad(
+                started_at=started_at,
+                finished_at=datetime.now(timezone.utc),
+                source_dir=str(directory),
+                changed=changed,
+                rows_loaded=sum(f.rows_loaded for f in results),
+                rows_rejected=sum(f.rejected for f in results),
+                summary=json.dumps([_summary(f) for f in results]),
+            )
+            conn.execute(DataLoad.__table__.insert().values(**_columns(record)))
+            load.data_version = store_data.data_version(conn)
+    load.seconds = time.monotonic() - started
+    log.info(
+        "load of %s finished in %.2fs: %s",
+        directory,
+        load.seconds,
+        "; ".join(f"{f.kind} {f.status} ({f.rows_loaded} rows, {f.rejected} rejected)" for f in results),
+    )
+    return load
+
+
+def _columns(record: DataLoad) -> dict:
+    return {c.key: getattr(record, c.key) for c in DataLoad.__table__.columns if c.key != "id"}
+
+
+def _summary(result: FileResult) -> dict:
+    summary = asdict(result)
+    summary["rejections"] = summary["rejections"][:10]
+    return summary
+
+
+def _read_source(kind: str, path: Path, previous: LoadedFile | None) -> _Source | None:
+    """The part of the file that needs loading, or None if it is unchanged."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if previous is not None and previous.sha256 == digest and previous.size == len(data):
+        return None
+    whole = _Source(kind, path, data, len(data), digest, first_line=1, rows_before=0)
+    if kind != POLLS or previous is None or previous.size >= len(data) or previous.size == 0:
+        return whole
+    prefix = data[: previous.size]
+    if not prefix.endswith(b"\n") or hashlib.sha256(prefix).hexdigest() != previous.sha256:
+        return whole
+    # The file grew: parse the header plus the appended lines only.
+    header = data[: data.index(b"\n") + 1]
+    tail_start_line = prefix.count(b"\n") + 1
+    return _Source(
+        kind, path, header + data[previous.size :], len(data), digest,
+        first_line=tail_start_line - 1, rows_before=previous.rows,
+    )
+
+
+def _load_file(conn: Connection, source: _Source, result: FileResult) -> None:
+    label = source.path.name
+    try:
+        table = read_table(source.data, source.kind, label, first_line=source.first_line)
+    except MissingColumnError as exc:
+        result.status = "refused"
+        result.message = str(exc)
+        log.warning("refused %s", exc)
+        return
+    loader = {POLLS: _load_polls, HOURS: _load_hours, ZONES: _load_zones}[source.kind]
+    loader(conn, table, result)
+    result.status = "loaded"
+    conn.execute(LoadedFile.__table__.delete().where(LoadedFile.kind == source.kind))
+    conn.execute(
+        LoadedFile.__table__.insert().values(
+            kind=source.kind,
+            path=str(source.path),
+            size=source.size,
+            sha256=source.sha256,
+            rows=source.rows_before + result.rows_read,
+            loaded_at=datetime.now(timezone.utc),
+        )
+    )
+    result.message = (
+        f"{label}: {result.rows_loaded} rows loaded"
+        + (f" ({result.rows_new} new polls)" if source.kind == POLLS else "")
+        + f", {result.rejected} rejected"
+    )
+
+
+class _Validator:
+    """Collects the first reason each row fails, checks applied in order."""
+
+    def __init__(self, table: RawTable) -> None:
+        self.frame = table.frame
+        self.lines = table.lines
+        blank = np.ones(len(self.frame), dtype=bool)
+        for column in self.frame.columns:
+            blank &= (self.frame[column].to_numpy(dtype=object) == "")
+        self.reasons = np.full(len(self.frame), None, dtype=object)
+        self.reasons[blank] = "blank"  # blank lines are skipped, not rejected
+        self.blank = blank
+        self.broken_lines = table.broken_lines
+        self.broken_reasons = table.broken_reasons
+
+    def check(self, ok: np.ndarray, reason_for: "pd.Series | str", column: str | None = None) -> None:
+        fails = ~ok & (self.reasons == None)  # noqa: E711  (element-wise test for "no reason yet")
+        if not fails.any():
+            return
+        if isinstance(reason_for, str):
+            self.reasons[fails] = reason_for
+        else:
+            self.reasons[fails] = reason_for[fails]
+
+    def value_reason(self, column: str, what: str) -> pd.Series:
+        values = self.frame[column].astype(str).str.slice(0, 60)
+        return what + " " + values.map(repr)
+
+    def store_ids(self) -> np.ndarray:
+        ids = self.frame["store_id"].astype(str).str.strip()
+        self.check((ids != "").to_numpy(), "empty store_id")
+        self.check((ids.str.len() <= MAX_STORE_ID_LENGTH).to_numpy(), f"store_id longer than {MAX_STORE_ID_LENGTH} characters")
+        self.check(~ids.str.contains(r"[\x00-\x1f\x7f]", regex=True).to_numpy(), "store_id contains control characters")
+        return ids.to_numpy(dtype=object)
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.reasons == None  # noqa: E711
+
+    def finish(self, result: FileResult) -> None:
+        rejected = ~self.valid & ~self.blank
+        result.rows_read = int((~self.blank).sum()) + len(self.broken_lines)
+        lines = np.concatenate([self.lines[rejected], self.broken_lines])
+        reasons = np.concatenate([self.reasons[rejected], np.array(self.broken_reasons, dtype=object)])
+        order = np.argsort(lines, kind="stable")
+        result.rejected = len(lines)
+        result.rejections = [
+            Rejection(int(lines[i]), str(reasons[i])) for i in order[:MAX_REJECTIONS_LISTED]
+        ]
+        if result.rejected:
+            log.warning("%s: %d rows rejected, first: line %d: %s", result.path, result.rejected,
+                        result.rejections[0].line, result.rejections[0].reason)
+
+
+def _load_polls(conn: Connection, table: RawTable, result: FileResult) -> None:
+    v = _Validator(table)
+    ids = v.store_ids()
+    active, status_ok = parse_statuses(v.frame["status"])
+    v.check(status_ok, v.value_reason("status", "unknown status"))
+    ts_us, ts_ok = parse_timestamps(v.frame["timestamp_utc"])
+    v.check(ts_ok, v.value_reason("timestamp_utc", "bad timestamp"))
+    v.finish(result)
+    keep = v.valid
+    polls = pd.DataFrame({"store_id": ids[keep], "ts_us": ts_us[keep], "active": active[keep]})
+    result.rows_loaded = len(polls)
+    # Same store and instant more than once: one poll, inactive if any says so.
+    polls = polls.groupby(["store_id", "ts_us"], sort=False, as_index=False)["active"].min()
+    log.info("%s: %d valid polls parsed, writing", result.path, len(polls))
+    keys = store_data.ensure_stores(conn, polls["store_id"].to_numpy(dtype=object))
+    store_keys = keys.reindex(polls["store_id"].to_numpy(dtype=object)).to_numpy(dtype=np.int64)
+    ts = polls["ts_us"].to_numpy(dtype=np.int64)
+    result.rows_new = store_data.insert_polls(conn, store_keys, ts, polls["active"].to_numpy(dtype=bool))
+    store_data.update_first_polls(conn, store_keys, ts)
+
+
+def _load_hours(conn: Connection, table: RawTable, result: FileResult) -> None:
+    v = _Validator(table)
+    ids = v.store_ids()
+    day, day_ok = parse_days(v.frame["day"])
+    v.check(day_ok, v.value_reason("day", "day outside 0-6:"))
+    start, start_ok = parse_local_times(v.frame["start_time_local"])
+    v.check(start_ok, v.value_reason("start_time_local", "bad start_time_local"))
+    end, end_ok = parse_local_times(v.frame["end_time_local"])
+    v.check(end_ok, v.value_reason("end_time_local", "bad end_time_local"))
+    v.finish(result)
+    keep = v.valid
+    hours = pd.DataFrame({"store_id": ids[keep], "day": day[keep], "start_s": start[keep], "end_s": end[keep]})
+    result.rows_loaded = len(hours)
+    hours = hours.drop_duplicates()
+    keys = store_data.ensure_stores(conn, hours["store_id"].to_numpy(dtype=object))
+    store_data.replace_hours(
+        conn,
+        keys.reindex(hours["store_id"].to_numpy(dtype=object)).to_numpy(dtype=np.int64),
+        hours["day"].to_numpy(dtype=np.int64),
+        hours["start_s"].to_numpy(dtype=np.int64),
+        hours["end_s"].to_numpy(dtype=np.int64),
+    )
+
+
+def _load_zones(conn: Connection, table: RawTable, result: FileResult) -> None:
+    v = _Validator(table)
+    ids = v.store_ids()
+    v.finish(result)
+    keep = v.valid
+    names = table.frame["timezone_str"].astype(str).str.strip().to_numpy(dtype=object)
+    zones = pd.DataFrame({"store_id": ids[keep], "tz": names[keep], "line": table.lines[keep]})
+    known = zones["tz"].isin(_known_zones()).to_numpy()
+    for row in zones[~known].head(MAX_REJECTIONS_LISTED).itertuples():
+        result.warnings.append(
+            f"line {row.line}: unknown time zone {str(row.tz)[:60]!r} for store {str(row.store_id)[:60]!r}: using America/Chicago"
+        )
+    if (~known).sum() > MAX_REJECTIONS_LISTED:
+        result.warnings.append(f"... {(~known).sum() - MAX_REJECTIONS_LISTED} more unknown time zones")
+    # An unknown zone is treated as a missing one: the store falls back to the default zone.
+    zones = zones[known].drop_duplicates("store_id", keep="last")
+    result.rows_loaded = int(keep.sum())
+    keys = store_data.ensure_stores(conn, zones["store_id"].to_numpy(dtype=object))
+    store_data.replace_timezones(
+        conn,
+        keys.reindex(zones["store_id"].to_numpy(dtype=object)).to_numpy(dtype=np.int64),
+        zones["tz"].to_numpy(dtype=object),
+    )
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(z for z in available_timezones() if len(z) <= MAX_TZ_LENGTH)
