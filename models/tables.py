@@ -101,3 +101,4 @@ class Report(Base):
     data_version: Mapped[Optional[int]] = mapped_column(Integer)
     now_us: Mapped[Optional[int]] = mapped_column(BigInteger)
     cache_key: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    timings: Mapped[Optional[str]] = mapped_column(Text)  # JSON: seconds spent reading, computing, writing

@@ -19,7 +19,7 @@ from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Row
 
 from models import store_data
 from models.db import write_tx
@@ -101,7 +101,7 @@ def load_directory(engine: Engine, directory: Path) -> LoadResult:
     paths = locate_inputs(directory)
     with load_lock(engine):
         with write_tx(engine) as conn:
-            previous = {row.kind: row for row in conn.execute(select(LoadedFile)).scalars()}
+            previous = {row.kind: row for row in conn.execute(LoadedFile.__table__.select())}
             results: list[FileResult] = []
             for kind in (POLLS, HOURS, ZONES):
                 path = paths[kind]
@@ -149,7 +149,7 @@ def _summary(result: FileResult) -> dict:
     return summary
 
 
-def _read_source(kind: str, path: Path, previous: LoadedFile | None) -> _Source | None:
+def _read_source(kind: str, path: Path, previous: Row | None) -> _Source | None:
     """The part of the file that needs loading, or None if it is unchanged."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()

@@ -1,0 +1,78 @@
+"""Store Monitor: uptime/downtime reports of restaurant stores, served over HTTP.
+
+`python app.py` serves the API with waitress, loading CSV_DIR in the background at start and
+every RELOAD_INTERVAL_SECONDS; `flask --app app load-data` and `flask --app app report` run the
+same services from the command line.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+from flask import Flask
+
+from config import PROJECT_ROOT, Config, ConfigError
+from controllers import register_blueprints
+from controllers.cli import register_cli
+from controllers.errors import register_error_handlers
+from models.db import redacted_url
+from services.runtime import EXTENSION_KEY, Runtime
+
+log = logging.getLogger("store_monitor")
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """The application factory; `overrides` replace single settings (handy in tests)."""
+    config = config or Config.from_env()
+    if overrides:
+        config = config.with_changes(**overrides)
+    app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
+    app.config.update(MAX_CONTENT_LENGTH=config.max_request_bytes, JSON_SORT_KEYS=False)
+    app.extensions[EXTENSION_KEY] = Runtime.build(config)
+    register_error_handlers(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> int:
+    configure_logging()
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return 2
+    from waitress import create_server
+
+    app = create_app(config)
+    runtime: Runtime = app.extensions[EXTENSION_KEY]
+    runtime.start_background()
+    server = create_server(app, host=config.host, port=config.port, threads=8, ident="store-monitor")
+    log.info(
+        "store-monitor listening on http://%s:%d (database %s, CSV_DIR %s, reload every %ss)",
+        config.host, server.effective_port, redacted_url(config.database_url), config.csv_dir,
+        config.reload_interval_seconds or "never",
+    )
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # unwinds server.run() into the clean shutdown below
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+        log.info("store-monitor stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

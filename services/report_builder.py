@@ -1,0 +1,141 @@
+"""From database to report CSV: one snapshot read, the engine, an atomic file write.
+
+The service keeps the inputs of the latest full read in memory, keyed by data version and
+now, so that repeated reports on unchanged data skip the database entirely.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from models import store_data
+from models.db import read_tx
+from models.store_data import ReportInputs
+from services.report_engine import LOOKBACK_US, REPORT_COLUMNS, compute_uptime
+
+log = logging.getLogger(__name__)
+
+HEADER = ["store_id", *REPORT_COLUMNS]
+ProgressCallback = Callable[[float], None]
+
+
+class NoDataError(RuntimeError):
+    """There are no polls to report on (nothing loaded yet)."""
+
+
+@dataclass
+class BuiltReport:
+    frame: pd.DataFrame  # HEADER columns, rounded, sorted by store_id
+    now_us: int
+    data_version: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class InputsCache:
+    """The last full-database read, reused while the data version and now are unchanged."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[int, int | None] | None = None
+        self._inputs: ReportInputs | None = None
+
+    def get(self, version: int, as_of_us: int | None) -> ReportInputs | None:
+        with self._lock:
+            return self._inputs if self._key == (version, as_of_us) else None
+
+    def put(self, version: int, as_of_us: int | None, inputs: ReportInputs) -> None:
+        with self._lock:
+            self._key, self._inputs = (version, as_of_us), inputs
+
+
+def read_inputs(
+    engine: Engine, as_of_us: int | None, store_ids: Sequence[str] | None, cache: InputsCache | None
+) -> ReportInputs:
+    if cache is not None:
+        with read_tx(engine) as conn:
+            version = store_data.data_version(conn)
+        cached = cache.get(version, as_of_us)
+        if cached is not None:
+            log.debug("report inputs served from memory (data version %d)", version)
+            return cached if store_ids is None else _only_stores(cached, store_ids)
+    with read_tx(engine) as conn:
+        inputs = store_data.read_report_inputs(conn, as_of_us, LOOKBACK_US, store_ids)
+    if cache is not None and store_ids is None:
+        cache.put(inputs.data_version, as_of_us, inputs)
+    return inputs
+
+
+def _only_stores(inputs: ReportInputs, store_ids: Sequence[str]) -> ReportInputs:
+    stores = inputs.stores[inputs.stores["store_id"].isin(list(store_ids))]
+    keys = stores["store"].to_numpy()
+
+    def pick(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[np.isin(frame["store"].to_numpy(), keys)]
+
+    return ReportInputs(
+        polls=pick(inputs.polls), hours=pick(inputs.hours), zones=pick(inputs.zones), stores=stores,
+        now_us=inputs.now_us, data_version=inputs.data_version,
+    )
+
+
+def build_report(
+    engine: Engine,
+    as_of_us: int | None = None,
+    store_ids: Sequence[str] | None = None,
+    cache: InputsCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuiltReport:
+    report_progress = progress or (lambda _fraction: None)
+    started = time.perf_counter()
+    inputs = read_inputs(engine, as_of_us, store_ids, cache)
+    read_done = time.perf_counter()
+    report_progress(0.5)
+    if inputs.now_us is None:
+        raise NoDataError("no polls have been loaded yet: load the CSV files first")
+    frame = report_frame(inputs)
+    computed = time.perf_counter()
+    report_progress(0.9)
+    return BuiltReport(
+        frame=frame,
+        now_us=inputs.now_us,
+        data_version=inputs.data_version,
+        timings={"read": round(read_done - started, 4), "compute": round(computed - read_done, 4)},
+    )
+
+
+def report_frame(inputs: ReportInputs) -> pd.DataFrame:
+    """The report rows: engine output keyed by store_id, rounded, in code-point order."""
+    assert inputs.now_us is not None
+    keys = inputs.stores["store"].to_numpy()
+    values = compute_uptime(inputs.polls, inputs.hours, inputs.zones, inputs.now_us, stores=keys)
+    frame = values.reset_index(drop=True)
+    frame.insert(0, "store_id", inputs.stores["store_id"].to_numpy(dtype=object))
+    frame[REPORT_COLUMNS] = frame[REPORT_COLUMNS].round(2).clip(lower=0.0) + 0.0
+    # Python's own string order is code-point order, whatever the database's collation.
+    order = np.argsort(frame["store_id"].to_numpy(dtype=object), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+            frame.to_csv(out, index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

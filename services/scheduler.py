@@ -1,0 +1,74 @@
+"""The reload thread: loads CSV_DIR at start-up and then every RELOAD_INTERVAL_SECONDS.
+
+It runs beside the API so the service answers at once; a failed load (a locked file, the
+database down) is logged and tried again at the next tick rather than killing the thread.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from services.ingestion import LoadResult, load_directory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReloadState:
+    running: bool = False
+    last_started: datetime | None = None
+    last_finished: datetime | None = None
+    last_result: LoadResult | None = None
+    last_error: str | None = None
+
+
+class ReloadScheduler:
+    def __init__(self, engine: Engine, csv_dir: Path, interval_seconds: int) -> None:
+        self.engine = engine
+        self.csv_dir = csv_dir
+        self.interval_seconds = interval_seconds
+        self.state = ReloadState()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="csv-reload", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            if self.interval_seconds <= 0:
+                log.info("RELOAD_INTERVAL_SECONDS is 0: no further reloads")
+                return
+            self._stop.wait(self.interval_seconds)
+
+    def run_once(self) -> LoadResult | None:
+        self.state.running = True
+        self.state.last_started = datetime.now(timezone.utc)
+        try:
+            result = load_directory(self.engine, self.csv_dir)
+            self.state.last_result, self.state.last_error = result, None
+            if not result.ok:
+                log.warning("reload of %s loaded nothing: %s", self.csv_dir,
+                            "; ".join(f.message for f in result.files if f.message))
+            return result
+        except Exception as exc:  # the thread must survive to try again next time
+            self.state.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            log.error("reload of %s failed: %s", self.csv_dir, self.state.last_error)
+            return None
+        finally:
+            self.state.running = False
+            self.state.last_finished = datetime.now(timezone.utc)
