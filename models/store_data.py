@@ -40,7 +40,7 @@ def _is_mysql(conn: Connection) -> bool:
 
 def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.Series:
     """store_id → key for all stores (or just the given ids that exist)."""
-    rows = conn.execute(select(Store.store_id, Store.key)).all()
+    rows = conn.execute(select(Store.store_id, Store.id)).all()
     mapping = pd.Series(
         np.array([r[1] for r in rows], dtype=np.int64),
         index=pd.Index([r[0] for r in rows], dtype=object),
@@ -106,7 +106,7 @@ def update_first_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray) ->
     firsts = pd.Series(ts_us).groupby(keys).min()
     marks = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"UPDATE stores SET first_poll_us = {marks} WHERE {Store.key.name} = {marks} "
+        f"UPDATE stores SET first_poll_us = {marks} WHERE id = {marks} "
         f"AND (first_poll_us IS NULL OR first_poll_us > {marks})"
     )
     values = firsts.to_numpy().tolist()
@@ -178,8 +178,8 @@ def read_report_inputs(
         key_filter = f" AND key_col IN ({key_list})"
     stores = _fetch_frame(
         conn,
-        f"SELECT {Store.key.name}, store_id FROM stores WHERE first_poll_us <= {mark}"
-        + key_filter.replace("key_col", Store.key.name),
+        f"SELECT id, store_id FROM stores WHERE first_poll_us <= {mark}"
+        + key_filter.replace("key_col", "id"),
         [now_us],
         ["store", "store_id"],
     )

@@ -20,7 +20,7 @@ class Store(Base):
 
     __tablename__ = "stores"
 
-    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     store_id: Mapped[str] = mapped_column(StoreIdString, unique=True)
     # Earliest poll of the store: "stores with a poll not after now" without scanning polls.
     first_poll_us: Mapped[Optional[int]] = mapped_column(BigInteger, index=True)
@@ -33,7 +33,7 @@ class Poll(Base):
         {"sqlite_with_rowid": False},
     )
 
-    store_key: Mapped[int] = mapped_column(ForeignKey("stores.key"), primary_key=True, autoincrement=False)
+    store_key: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True, autoincrement=False)
     ts_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     active: Mapped[bool] = mapped_column(Boolean)
 
@@ -42,7 +42,7 @@ class BusinessHours(Base):
     __tablename__ = "business_hours"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    store_key: Mapped[int] = mapped_column(ForeignKey("stores.key"), index=True)
+    store_key: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     day: Mapped[int] = mapped_column(SmallInteger)
     start_s: Mapped[int] = mapped_column(Integer)
     end_s: Mapped[int] = mapped_column(Integer)
@@ -51,7 +51,7 @@ class BusinessHours(Base):
 class StoreTimezone(Base):
     __tablename__ = "store_timezones"
 
-    store_key: Mapped[int] = mapped_column(ForeignKey("stores.key"), primary_key=True, autoincrement=False)
+    store_key: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True, autoincrement=False)
     tz: Mapped[str] = mapped_column(String(64))
 
 
