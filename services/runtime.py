@@ -36,7 +36,10 @@ class Runtime:
     @classmethod
     def build(cls, config: Config) -> Runtime:
         engine = make_engine(config.database_url)
-        config.report_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.report_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # reports will fail with the reason; the API still answers
+            log.error("REPORT_DIR %s is not usable: %s", config.report_dir, exc)
         runtime = cls(
             config=config,
             engine=engine,
