@@ -18,7 +18,7 @@ from models.tables import DataLoad, Store
 
 log = logging.getLogger(__name__)
 
-INSERT_CHUNK = 100_000
+INSERT_CHUNK = 250_000
 
 
 def _placeholders(conn: Connection, count: int) -> str:
@@ -65,33 +65,39 @@ def ensure_stores(conn: Connection, store_ids: np.ndarray) -> pd.Series:
 
 
 def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> int:
-    """Add polls; an existing (store, instant) keeps `inactive` if either side says so.
+    """Add polls; the same (store, instant) twice keeps `inactive` if either side says so.
 
     Returns how many polls were new.
     """
     if len(keys) == 0:
         return 0
+    # Primary-key order (appends to the B-tree), inactive first within an instant so that
+    # keeping the first of each (instant, store) applies the inactive-wins rule.
+    order = np.lexsort((active, keys, ts_us))
+    keys, ts_us, active = keys[order], ts_us[order], active[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = (keys[1:] != keys[:-1]) | (ts_us[1:] != ts_us[:-1])
+    keys, ts_us, active = keys[first], ts_us[first], active[first]
     before = count_polls(conn)
-    order = np.lexsort((ts_us, keys))  # B-tree friendly order
     marks = _placeholders(conn, 3)
     if _is_mysql(conn):
         sql = (
-            f"INSERT INTO polls (store_key, ts_us, active) VALUES ({marks}) "
+            f"INSERT INTO polls (ts_us, store_key, active) VALUES ({marks}) "
             "ON DUPLICATE KEY UPDATE active = LEAST(active, VALUES(active))"
         )
     else:
         sql = (
-            f"INSERT INTO polls (store_key, ts_us, active) VALUES ({marks}) "
-            "ON CONFLICT (store_key, ts_us) DO UPDATE SET active = excluded.active "
+            f"INSERT INTO polls (ts_us, store_key, active) VALUES ({marks}) "
+            "ON CONFLICT (ts_us, store_key) DO UPDATE SET active = excluded.active "
             "WHERE excluded.active < polls.active"
         )
-    k = keys[order].tolist()
-    t = ts_us[order].tolist()
-    a = active[order].astype(np.int8).tolist()
+    t = ts_us.tolist()
+    k = keys.tolist()
+    a = active.astype(np.int8).tolist()
     for start in range(0, len(k), INSERT_CHUNK):
         stop = start + INSERT_CHUNK
-        _executemany(conn, sql, zip(k[start:stop], t[start:stop], a[start:stop]))
-        log.debug("inserted polls %d/%d", min(stop, len(k)), len(k))
+        _executemany(conn, sql, zip(t[start:stop], k[start:stop], a[start:stop]))
+        log.info("polls written: %d/%d", min(stop, len(k)), len(k))
     return count_polls(conn) - before
 
 

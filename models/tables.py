@@ -1,8 +1,8 @@
 """The tables: store data (stores, polls, hours, zones), load history and report jobs.
 
 Polls are the one big table (~1.8M rows a week), so they are stored compactly: an integer store
-key, integer epoch microseconds and a boolean, with the (store, time) primary key that makes
-loading idempotent and an index on time for the report's "last 8 days" range read.
+key, integer epoch microseconds and a boolean, under a (time, store) primary key that makes
+loading idempotent and serves the report's "last 8 days" range read.
 """
 from __future__ import annotations
 
@@ -27,14 +27,16 @@ class Store(Base):
 
 
 class Poll(Base):
-    __tablename__ = "polls"
-    __table_args__ = (
-        Index("ix_polls_ts", "ts_us"),
-        {"sqlite_with_rowid": False},
-    )
+    """One poll. The primary key leads with time: the report reads a time range (the last
+    8 days) as one contiguous scan, hourly loads append at the end of the tree, and the key
+    still makes (store, instant) unique. No foreign key: the load inserts the store rows in the
+    same transaction, and a per-row check would cost more than the whole insert."""
 
-    store_key: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True, autoincrement=False)
+    __tablename__ = "polls"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
     ts_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    store_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     active: Mapped[bool] = mapped_column(Boolean)
 
 

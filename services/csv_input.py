@@ -107,19 +107,20 @@ def read_table(data: bytes, kind: str, label: str, first_line: int = 1) -> RawTa
     header_line = text.split("\n", 1)[0]
     header = next(csv.reader([header_line.rstrip("\r")]), [])
     columns = _resolve_columns(kind, header, label)
-    if text_ok and "\x00" not in text:
-        table = _read_fast(text, columns, len(header), first_line)
+    if text_ok and b"\x00" not in data:
+        table = _read_fast(data, columns, first_line)
         if table is not None:
             return table
     log.info("%s: irregular CSV, reading it row by row", label)
     return _read_careful(text, columns, len(header), first_line)
 
 
-def _read_fast(text: str, columns: dict[str, int], width: int, first_line: int) -> RawTable | None:
+def _read_fast(data: bytes, columns: dict[str, int], first_line: int) -> RawTable | None:
     """pandas' C parser; gives up (None) if line numbers could not be trusted."""
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding="utf-8-sig",
             dtype=object,
             na_filter=False,
             skip_blank_lines=False,
@@ -128,7 +129,7 @@ def _read_fast(text: str, columns: dict[str, int], width: int, first_line: int) 
         )
     except (pd.errors.ParserError, ValueError):
         return None
-    physical = text.count("\n") + (0 if text.endswith("\n") or text == "" else 1)
+    physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if len(frame) != physical - 1:  # a quoted field spans lines, or similar: number carefully
         return None
     by_position = {pos: name for name, pos in columns.items()}
