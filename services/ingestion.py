@@ -274,6 +274,14 @@ def _keys_for(conn: Connection, codes: np.ndarray, unique_ids: np.ndarray) -> np
     return keys_of_unique[codes]
 
 
+def _warn_if_emptied(result: FileResult, what: str, consequence: str) -> None:
+    """A snapshot file with no valid row still replaces its table (SPEC 1): say so loudly."""
+    if result.rows_loaded == 0:
+        message = f"no valid rows: the {what} table is now empty and {consequence}"
+        result.warnings.append(message)
+        log.warning("%s: %s", result.path, message)
+
+
 def _load_polls(conn: Connection, table: RawTable, result: FileResult) -> None:
     v = _Validator(table)
     codes, unique_ids = v.store_ids()
@@ -303,6 +311,7 @@ def _load_hours(conn: Connection, table: RawTable, result: FileResult) -> None:
     v.finish(result)
     keep = v.valid
     result.rows_loaded = int(keep.sum())
+    _warn_if_emptied(result, "business hours", "every store now counts as open 24x7")
     hours = pd.DataFrame({
         "store": _keys_for(conn, codes[keep], unique_ids),
         "day": day[keep].astype(np.int64),
@@ -320,6 +329,7 @@ def _load_zones(conn: Connection, table: RawTable, result: FileResult) -> None:
     v.finish(result)
     keep = v.valid
     result.rows_loaded = int(keep.sum())
+    _warn_if_emptied(result, "time zones", "every store now uses America/Chicago")
     names = table.frame["timezone_str"].astype(str).str.strip().to_numpy(dtype=object)
     zones = pd.DataFrame({"code": codes[keep], "tz": names[keep], "line": table.lines[keep]})
     known = zones["tz"].isin(_known_zones()).to_numpy()

@@ -163,19 +163,23 @@ def observations(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """In-hours polls of [now − 8 d, now], one per instant (inactive wins), sorted by store, time."""
     keep = (code >= 0) & (rel_us >= -LOOKBACK_US) & (rel_us <= 0)
-    code, rel_us, active = code[keep], rel_us[keep], active[keep]
-    poll_keys = _pack(code, rel_us)
+    # One sortable int64 per poll: (store, time, status), inactive sorting first in an instant.
+    packed = np.sort((_pack(code[keep], rel_us[keep]) << 1) | active[keep].astype(np.int64))
+    poll_keys = packed >> 1
+    first = np.ones(len(packed), dtype=bool)
+    first[1:] = poll_keys[1:] != poll_keys[:-1]
+    packed, poll_keys = packed[first], poll_keys[first]
     open_keys = _pack(interval_code, open_us)
     close_keys = _pack(interval_code, close_us)
     slot = np.searchsorted(open_keys, poll_keys, side="right") - 1
     inside = slot >= 0
     inside[inside] = poll_keys[inside] < close_keys[slot[inside]]
-    code, rel_us, active, keys = code[inside], rel_us[inside], active[inside], poll_keys[inside]
-    order = np.lexsort((active, keys))  # inactive (False) first within an instant
-    keys, code, rel_us, active = keys[order], code[order], rel_us[order], active[order]
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    return code[first], rel_us[first], active[first]
+    packed, poll_keys = packed[inside], poll_keys[inside]
+    return (
+        poll_keys >> _TIME_BITS,
+        (poll_keys & ((1 << _TIME_BITS) - 1)) + _SPAN_LO_US,
+        (packed & 1).astype(bool),
+    )
 
 
 def _integrate(
