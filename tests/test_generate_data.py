@@ -292,9 +292,11 @@ def test_real_dir_drops_hours_and_zones(tmp_path: Path) -> None:
     assert res["stores_without_hours"] > 1 and res["stores_without_timezone"] > 1
 
 
-@pytest.mark.skipif(not Path("/work/shared/data/loop_sample/2023").is_dir(), reason="real sample not present")
+REAL_2023 = Path(__file__).resolve().parents[2] / "shared" / "data" / "loop_sample" / "2023"
+
+
 def test_real_2023_sample_keeps_real_values(tmp_path: Path) -> None:
-    real = Path("/work/shared/data/loop_sample/2023")
+    real = REAL_2023
     run(tmp_path, stores=50, real_dir=real, drop_hours=0.0, drop_zones=0.0)
     out_hours = pd.read_csv(tmp_path / "menu_hours.csv", dtype=str)
     real_hours = pd.read_csv(real / "menu_hours.csv", dtype=str).rename(columns={"day": "dayOfWeek"})
