@@ -55,9 +55,9 @@ def main() -> int:
     runtime.start_background()
     server = create_server(app, host=config.host, port=config.port, threads=8, ident="store-monitor")
     log.info(
-        "store-monitor listening on http://%s:%d (database %s, CSV_DIR %s, reload every %ss)",
+        "store-monitor listening on http://%s:%s (database %s, CSV_DIR %s, %s)",
         config.host, server.effective_port, redacted_url(config.database_url), config.csv_dir,
-        config.reload_interval_seconds or "never",
+        f"reload every {config.reload_interval_seconds}s" if config.reload_interval_seconds else "no periodic reload",
     )
 
     def stop(_signum: int, _frame: Any) -> None:

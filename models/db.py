@@ -87,8 +87,13 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def read_tx(engine: Engine) -> Iterator[Connection]:
     """A read transaction: every query inside sees the same committed state."""
-    options = {} if is_sqlite(engine) else {"isolation_level": "REPEATABLE READ"}
-    with engine.connect().execution_options(**options) as conn, conn.begin():
+    with engine.connect() as conn, conn.begin():
+        if not is_sqlite(engine):
+            # A statement rather than execution_options(isolation_level=...): SQLAlchemy sets and
+            # resets that option on the raw DB-API connection without wrapping its errors, so a
+            # server that goes away gave raw pymysql errors instead of the DBAPIError every caller
+            # handles (HTTP 503, a report failed with "database error").
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         yield conn
 
 

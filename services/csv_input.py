@@ -108,15 +108,27 @@ def read_table(data: bytes, kind: str, label: str, first_line: int = 1) -> RawTa
     header = next(csv.reader([header_line.rstrip("\r")]), [])
     columns = _resolve_columns(kind, header, label)
     if text_ok and b"\x00" not in data:
-        table = _read_fast(data, columns, first_line)
+        table = _read_fast(data, columns, len(header), first_line)
         if table is not None:
             return table
     log.info("%s: irregular CSV, reading it row by row", label)
     return _read_careful(text, columns, len(header), first_line)
 
 
-def _read_fast(data: bytes, columns: dict[str, int], first_line: int) -> RawTable | None:
-    """pandas' C parser; gives up (None) if line numbers could not be trusted."""
+def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int) -> RawTable | None:
+    """pandas' C parser; gives up (None) if line numbers could not be trusted.
+
+    It also gives up on rows wider than the header, which the careful reader rejects: without
+    `usecols` and with `index_col=False` the C parser raises on them, except on the first data
+    row (it would silently cut that one), which is checked here.
+    """
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a lone CR ends a row for the parser but not for the line count below
+    start = data.find(b"\n") + 1
+    end = data.find(b"\n", start)
+    first_row = data[start:] if end < 0 else data[start:end]
+    if start and len(next(csv.reader([first_row.decode("utf-8").rstrip("\r")]), [])) > width:
+        return None
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -124,7 +136,7 @@ def _read_fast(data: bytes, columns: dict[str, int], first_line: int) -> RawTabl
             dtype=object,
             na_filter=False,
             skip_blank_lines=False,
-            usecols=sorted(columns.values()),
+            index_col=False,
             engine="c",
         )
     except (pd.errors.ParserError, ValueError):
@@ -132,9 +144,8 @@ def _read_fast(data: bytes, columns: dict[str, int], first_line: int) -> RawTabl
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if len(frame) != physical - 1:  # a quoted field spans lines, or similar: number carefully
         return None
-    by_position = {pos: name for name, pos in columns.items()}
-    frame.columns = [by_position[p] for p in sorted(columns.values())]
-    frame = frame[list(columns)]
+    frame = frame.iloc[:, list(columns.values())]
+    frame.columns = list(columns)
     lines = np.arange(first_line + 1, first_line + 1 + len(frame), dtype=np.int64)
     return RawTable(frame, lines, np.array([], dtype=np.int64), [])
 
@@ -153,17 +164,17 @@ def _read_careful(text: str, columns: dict[str, int], width: int, first_line: in
     except (StopIteration, csv.Error):
         return RawTable(pd.DataFrame(columns=names, dtype=object), np.array([], np.int64), np.array([], np.int64), [])
     while True:
+        line = first_line + reader.line_num  # where the next row starts (it may span lines)
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            broken_lines.append(first_line - 1 + reader.line_num)
+            broken_lines.append(line)
             broken_reasons.append(f"unreadable CSV row: {exc}")
             continue
-        line = first_line - 1 + reader.line_num
-        if not row or all(not field.strip() for field in row):
-            continue  # blank line
+        if not row:
+            continue  # blank line; a row of empty fields is judged like in _read_fast
         if "\ufffd" in "".join(row) or "\x00" in "".join(row):
             broken_lines.append(line)
             broken_reasons.append("not valid UTF-8 text" if "\ufffd" in "".join(row) else "NUL byte in row")

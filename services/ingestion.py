@@ -215,18 +215,16 @@ class _Validator:
         self.broken_lines = table.broken_lines
         self.broken_reasons = table.broken_reasons
 
-    def check(self, ok: np.ndarray, reason_for: "pd.Series | str", column: str | None = None) -> None:
+    def check(self, ok: np.ndarray, reason: str, column: str | None = None) -> None:
+        """Give `reason` to the failing rows that have none yet, quoting `column`'s value."""
         fails = ~ok & (self.reasons == None)  # noqa: E711  (element-wise test for "no reason yet")
         if not fails.any():
             return
-        if isinstance(reason_for, str):
-            self.reasons[fails] = reason_for
-        else:
-            self.reasons[fails] = reason_for[fails]
-
-    def value_reason(self, column: str, what: str) -> pd.Series:
-        values = self.frame[column].astype(str).str.slice(0, 60)
-        return what + " " + values.map(repr)
+        if column is None:
+            self.reasons[fails] = reason
+            return
+        values = self.frame[column].to_numpy(dtype=object)[fails]
+        self.reasons[fails] = [f"{reason} {str(value)[:60]!r}" for value in values]
 
     def store_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-row codes into an array of cleaned unique store ids.
@@ -286,9 +284,9 @@ def _load_polls(conn: Connection, table: RawTable, result: FileResult) -> None:
     v = _Validator(table)
     codes, unique_ids = v.store_ids()
     active, status_ok = parse_statuses(v.frame["status"])
-    v.check(status_ok, v.value_reason("status", "unknown status"))
+    v.check(status_ok, "unknown status", "status")
     ts_us, ts_ok = parse_timestamps(v.frame["timestamp_utc"])
-    v.check(ts_ok, v.value_reason("timestamp_utc", "bad timestamp"))
+    v.check(ts_ok, "bad timestamp", "timestamp_utc")
     v.finish(result)
     keep = v.valid
     result.rows_loaded = int(keep.sum())
@@ -303,11 +301,11 @@ def _load_hours(conn: Connection, table: RawTable, result: FileResult) -> None:
     v = _Validator(table)
     codes, unique_ids = v.store_ids()
     day, day_ok = parse_days(v.frame["day"])
-    v.check(day_ok, v.value_reason("day", "day outside 0-6:"))
+    v.check(day_ok, "day outside 0-6:", "day")
     start, start_ok = parse_local_times(v.frame["start_time_local"])
-    v.check(start_ok, v.value_reason("start_time_local", "bad start_time_local"))
+    v.check(start_ok, "bad start_time_local", "start_time_local")
     end, end_ok = parse_local_times(v.frame["end_time_local"])
-    v.check(end_ok, v.value_reason("end_time_local", "bad end_time_local"))
+    v.check(end_ok, "bad end_time_local", "end_time_local")
     v.finish(result)
     keep = v.valid
     result.rows_loaded = int(keep.sum())

@@ -7,13 +7,15 @@ form go through a fast path, and only the misses pay for normalisation.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 DAY_SECONDS = 86_400
+Parser = Callable[[pd.Series], "tuple[np.ndarray, np.ndarray]"]
 _STATUS = {"active": True, "inactive": False}
-_TIME_RE = r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$"
+_TIME_RE = r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$"  # ASCII digits only: \d matches "٠٩"
 _DAY_RE = r"^[0-6]$"
 _HAS_TIME_RE = r"^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}"
 
@@ -56,17 +58,30 @@ def _iso_to_micros(strings: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return micros, valid
 
 
+def by_distinct(parser: Parser) -> Parser:
+    """Apply `parser` to the distinct values only: a column with millions of rows usually has a
+    handful of statuses, days or times, and parsing those is what costs."""
+
+    def parse_distinct(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
+        values, ok = parser(pd.Series(uniques, dtype=object))
+        if len(uniques) == 0:
+            return np.zeros(len(codes), dtype=values.dtype), np.zeros(len(codes), dtype=bool)
+        return values[codes], ok[codes] & (codes >= 0)
+
+    parse_distinct.__doc__ = parser.__doc__
+    return parse_distinct
+
+
+@by_distinct
 def parse_statuses(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """`active` → True, `inactive` → False, case-insensitive, blanks ignored."""
-    mapped = raw.map(_STATUS)
-    missing = mapped.isna().to_numpy()
-    if missing.any():
-        retry = raw[missing].astype(str).str.strip().str.lower().map(_STATUS)
-        mapped[missing] = retry
+    mapped = raw.astype(str).str.strip().str.lower().map(_STATUS)
     ok = (~mapped.isna()).to_numpy()
-    return mapped.fillna(False).astype(bool).to_numpy(), ok
+    return (mapped.to_numpy(dtype=object) == True), ok  # noqa: E712  (unknown → False, flagged by ok)
 
 
+@by_distinct
 def parse_days(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Weekday numbers 0 (Monday) … 6 (Sunday)."""
     stripped = raw.astype(str).str.strip()
@@ -76,6 +91,7 @@ def parse_days(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return days, ok
 
 
+@by_distinct
 def parse_local_times(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Seconds since local midnight for `HH:MM[:SS]`; `24:00[:00]` is 86400 (end of day)."""
     parts = raw.astype(str).str.strip().str.extract(_TIME_RE)
