@@ -98,48 +98,43 @@ def _resolve_columns(kind: str, header: list[str], label: str) -> dict[str, int]
 
 def read_table(data: bytes, kind: str, label: str, first_line: int = 1) -> RawTable:
     """Parse a whole CSV (header included); `first_line` is the file line of the header."""
-    text_ok = True
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text_ok = False
-        text = data.decode("utf-8-sig", errors="replace")
-    header_line = text.split("\n", 1)[0]
-    header = next(csv.reader([header_line.rstrip("\r")]), [])
+    header_line = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    header = next(csv.reader([header_line]), [])
     columns = _resolve_columns(kind, header, label)
-    if text_ok and b"\x00" not in data:
+    if b"\x00" not in data:
         table = _read_fast(data, columns, len(header), first_line)
         if table is not None:
             return table
     log.info("%s: irregular CSV, reading it row by row", label)
-    return _read_careful(text, columns, len(header), first_line)
+    return _read_careful(data.decode("utf-8-sig", errors="replace"), columns, len(header), first_line)
 
 
 def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int) -> RawTable | None:
-    """pandas' C parser; gives up (None) if line numbers could not be trusted.
+    """pandas' C parser; gives up (None) on anything irregular: invalid UTF-8, line numbers
+    that could not be trusted, rows wider than the header (the careful reader rejects those).
 
-    It also gives up on rows wider than the header, which the careful reader rejects: without
-    `usecols` and with `index_col=False` the C parser raises on them, except on the first data
-    row (it would silently cut that one), which is checked here.
+    Without `usecols` and with `index_col=False` the C parser raises on wide rows, except on the
+    first data row (it would silently cut that one), which is checked here.
     """
     if data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone CR ends a row for the parser but not for the line count below
     start = data.find(b"\n") + 1
     end = data.find(b"\n", start)
     first_row = data[start:] if end < 0 else data[start:end]
-    if start and len(next(csv.reader([first_row.decode("utf-8").rstrip("\r")]), [])) > width:
-        return None
     try:
+        if start and len(next(csv.reader([first_row.decode("utf-8").rstrip("\r")]), [])) > width:
+            return None
         frame = pd.read_csv(
             io.BytesIO(data),
             encoding="utf-8-sig",
+            encoding_errors="strict",
             dtype=object,
             na_filter=False,
             skip_blank_lines=False,
             index_col=False,
             engine="c",
         )
-    except (pd.errors.ParserError, ValueError):
+    except (pd.errors.ParserError, ValueError):  # UnicodeDecodeError is a ValueError
         return None
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if len(frame) != physical - 1:  # a quoted field spans lines, or similar: number carefully

@@ -1,7 +1,8 @@
 """Loading the three CSV files into the database (SPEC section 1).
 
-A load is one transaction: reports running meanwhile see the data before or after it, never
-half of it. Bad rows are rejected and counted, never guessed; a file missing a required column
+Files are parsed first, outside any transaction; then everything is written in one short
+transaction, so reports running meanwhile see the data before or after the load, never half of
+it, and other writers (the API recording report jobs) wait only for the write itself. Bad rows are rejected and counted, never guessed; a file missing a required column
 is refused whole and leaves its table as it was. Unchanged files are skipped by fingerprint, and
 a poll file that only grew is read from where the last load stopped.
 """
@@ -22,7 +23,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Row
 
 from models import store_data
-from models.db import write_tx
+from models.db import read_tx, write_tx
 from models.tables import DataLoad, LoadedFile
 from services.csv_input import HOURS, POLLS, ZONES, MissingColumnError, RawTable, locate_inputs, read_table
 from services.locks import load_lock
@@ -90,44 +91,60 @@ class _Source:
     rows_before: int  # rows already loaded from the unchanged prefix
 
 
+@dataclass
+class _Parsed:
+    """A file's valid rows, ready to write: store ids as codes into distinct cleaned ids."""
+
+    source: _Source
+    result: FileResult
+    codes: np.ndarray
+    unique_ids: np.ndarray
+    values: dict[str, np.ndarray]
+
+
 def load_directory(engine: Engine, directory: Path) -> LoadResult:
-    """Load whatever of the three files `directory` holds, in one transaction."""
+    """Load whatever of the three files `directory` holds; all writes in one transaction."""
     started = time.monotonic()
     started_at = datetime.now(timezone.utc)
     directory = Path(directory)
     if not directory.is_dir():
-        result = LoadResult(files=[FileResult(kind=k, path=None, message=f"{directory} is not a directory") for k in (POLLS, HOURS, ZONES)])
-        return result
+        message = f"{directory} is not a directory"
+        return LoadResult(files=[FileResult(kind=k, path=None, message=message) for k in (POLLS, HOURS, ZONES)])
     paths = locate_inputs(directory)
     with load_lock(engine):
-        with write_tx(engine) as conn:
+        with read_tx(engine) as conn:
             previous = {row.kind: row for row in conn.execute(LoadedFile.__table__.select())}
-            results: list[FileResult] = []
-            for kind in (POLLS, HOURS, ZONES):
-                path = paths[kind]
-                result = FileResult(kind=kind, path=str(path) if path else None)
-                results.append(result)
-                if path is None:
-                    result.message = f"no {kind} file in {directory}"
-                    continue
-                source = _read_source(kind, path, previous.get(kind))
-                if source is None:
-                    result.status = "unchanged"
-                    result.message = f"{path.name} unchanged since the last load"
-                    continue
-                _load_file(conn, source, result)
-            changed = any(f.status == "loaded" for f in results)
-            load = LoadResult(files=results, changed=changed)
-            record = DataLoad(
-                started_at=started_at,
-                finished_at=datetime.now(timezone.utc),
-                source_dir=str(directory),
-                changed=changed,
-                rows_loaded=sum(f.rows_loaded for f in results),
-                rows_rejected=sum(f.rejected for f in results),
-                summary=json.dumps([_summary(f) for f in results]),
-            )
-            conn.execute(DataLoad.__table__.insert().values(**_columns(record)))
+        results: list[FileResult] = []
+        parsed: list[_Parsed] = []
+        for kind in (POLLS, HOURS, ZONES):
+            path = paths[kind]
+            result = FileResult(kind=kind, path=str(path) if path else None)
+            results.append(result)
+            if path is None:
+                result.message = f"no {kind} file in {directory}"
+                continue
+            source = _read_source(kind, path, previous.get(kind))
+            if source is None:
+                result.status = "unchanged"
+                result.message = f"{path.name} unchanged since the last load"
+                continue
+            ready = _parse_file(source, result)
+            if ready is not None:
+                parsed.append(ready)
+        load = LoadResult(files=results, changed=bool(parsed))
+        with write_tx(engine) as conn:
+            for ready in parsed:
+                _write_file(conn, ready)
+            record = {
+                "started_at": started_at,
+                "finished_at": datetime.now(timezone.utc),
+                "source_dir": str(directory),
+                "changed": load.changed,
+                "rows_loaded": sum(f.rows_loaded for f in results),
+                "rows_rejected": sum(f.rejected for f in results),
+                "summary": json.dumps([_summary(f) for f in results]),
+            }
+            conn.execute(DataLoad.__table__.insert().values(**record))
             load.data_version = store_data.data_version(conn)
     load.seconds = time.monotonic() - started
     log.info(
@@ -139,10 +156,6 @@ def load_directory(engine: Engine, directory: Path) -> LoadResult:
     return load
 
 
-def _columns(record: DataLoad) -> dict:
-    return {c.key: getattr(record, c.key) for c in DataLoad.__table__.columns if c.key != "id"}
-
-
 def _summary(result: FileResult) -> dict:
     summary = asdict(result)
     summary["rejections"] = summary["rejections"][:10]
@@ -152,35 +165,49 @@ def _summary(result: FileResult) -> dict:
 def _read_source(kind: str, path: Path, previous: Row | None) -> _Source | None:
     """The part of the file that needs loading, or None if it is unchanged."""
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if previous is not None and previous.sha256 == digest and previous.size == len(data):
+    view = memoryview(data)
+    grown = (
+        kind == POLLS and previous is not None and 0 < previous.size < len(data)
+        and data[previous.size - 1 : previous.size] == b"\n"
+    )
+    digest = hashlib.sha256()
+    prefix_digest = None
+    if grown:
+        digest.update(view[: previous.size])
+        prefix_digest = digest.hexdigest()
+        digest.update(view[previous.size :])
+    else:
+        digest.update(view)
+    full_digest = digest.hexdigest()
+    if previous is not None and previous.sha256 == full_digest and previous.size == len(data):
         return None
-    whole = _Source(kind, path, data, len(data), digest, first_line=1, rows_before=0)
-    if kind != POLLS or previous is None or previous.size >= len(data) or previous.size == 0:
-        return whole
-    prefix = data[: previous.size]
-    if not prefix.endswith(b"\n") or hashlib.sha256(prefix).hexdigest() != previous.sha256:
-        return whole
-    # The file grew: parse the header plus the appended lines only.
+    if not grown or prefix_digest != previous.sha256:
+        return _Source(kind, path, data, len(data), full_digest, first_line=1, rows_before=0)
+    # The file only grew: parse the header plus the appended lines.
     header = data[: data.index(b"\n") + 1]
-    tail_start_line = prefix.count(b"\n") + 1
     return _Source(
-        kind, path, header + data[previous.size :], len(data), digest,
-        first_line=tail_start_line - 1, rows_before=previous.rows,
+        kind, path, header + data[previous.size :], len(data), full_digest,
+        first_line=data.count(b"\n", 0, previous.size), rows_before=previous.rows,
     )
 
 
-def _load_file(conn: Connection, source: _Source, result: FileResult) -> None:
-    label = source.path.name
+def _parse_file(source: _Source, result: FileResult) -> _Parsed | None:
     try:
-        table = read_table(source.data, source.kind, label, first_line=source.first_line)
+        table = read_table(source.data, source.kind, source.path.name, first_line=source.first_line)
     except MissingColumnError as exc:
         result.status = "refused"
         result.message = str(exc)
         log.warning("refused %s", exc)
-        return
-    loader = {POLLS: _load_polls, HOURS: _load_hours, ZONES: _load_zones}[source.kind]
-    loader(conn, table, result)
+        return None
+    parser = {POLLS: _parse_polls, HOURS: _parse_hours, ZONES: _parse_zones}[source.kind]
+    return parser(source, table, result)
+
+
+def _write_file(conn: Connection, parsed: _Parsed) -> None:
+    source, result = parsed.source, parsed.result
+    keys = _keys_for(conn, parsed.codes, parsed.unique_ids)
+    writer = {POLLS: _write_polls, HOURS: _write_hours, ZONES: _write_zones}[source.kind]
+    writer(conn, keys, parsed.values, result)
     result.status = "loaded"
     conn.execute(LoadedFile.__table__.delete().where(LoadedFile.kind == source.kind))
     conn.execute(
@@ -194,7 +221,7 @@ def _load_file(conn: Connection, source: _Source, result: FileResult) -> None:
         )
     )
     result.message = (
-        f"{label}: {result.rows_loaded} rows loaded"
+        f"{source.path.name}: {result.rows_loaded} rows loaded"
         + (f" ({result.rows_new} new polls)" if source.kind == POLLS else "")
         + f", {result.rejected} rejected"
     )
@@ -280,7 +307,7 @@ def _warn_if_emptied(result: FileResult, what: str, consequence: str) -> None:
         log.warning("%s: %s", result.path, message)
 
 
-def _load_polls(conn: Connection, table: RawTable, result: FileResult) -> None:
+def _parse_polls(source: _Source, table: RawTable, result: FileResult) -> _Parsed:
     v = _Validator(table)
     codes, unique_ids = v.store_ids()
     active, status_ok = parse_statuses(v.frame["status"])
@@ -290,14 +317,16 @@ def _load_polls(conn: Connection, table: RawTable, result: FileResult) -> None:
     v.finish(result)
     keep = v.valid
     result.rows_loaded = int(keep.sum())
-    log.info("%s: %d valid polls parsed, writing", result.path, result.rows_loaded)
-    keys = _keys_for(conn, codes[keep], unique_ids)
-    ts = ts_us[keep]
-    result.rows_new = store_data.insert_polls(conn, keys, ts, active[keep])
-    store_data.update_first_polls(conn, keys, ts)
+    log.info("%s: %d valid polls parsed", source.path.name, result.rows_loaded)
+    return _Parsed(source, result, codes[keep], unique_ids, {"ts_us": ts_us[keep], "active": active[keep]})
 
 
-def _load_hours(conn: Connection, table: RawTable, result: FileResult) -> None:
+def _write_polls(conn: Connection, keys: np.ndarray, values: dict[str, np.ndarray], result: FileResult) -> None:
+    result.rows_new = store_data.insert_polls(conn, keys, values["ts_us"], values["active"])
+    store_data.update_first_polls(conn, keys, values["ts_us"])
+
+
+def _parse_hours(source: _Source, table: RawTable, result: FileResult) -> _Parsed:
     v = _Validator(table)
     codes, unique_ids = v.store_ids()
     day, day_ok = parse_days(v.frame["day"])
@@ -310,38 +339,41 @@ def _load_hours(conn: Connection, table: RawTable, result: FileResult) -> None:
     keep = v.valid
     result.rows_loaded = int(keep.sum())
     _warn_if_emptied(result, "business hours", "every store now counts as open 24x7")
-    hours = pd.DataFrame({
-        "store": _keys_for(conn, codes[keep], unique_ids),
-        "day": day[keep].astype(np.int64),
-        "start_s": start[keep].astype(np.int64),
-        "end_s": end[keep].astype(np.int64),
-    }).drop_duplicates()
+    values = {"day": day[keep].astype(np.int64), "start_s": start[keep].astype(np.int64), "end_s": end[keep].astype(np.int64)}
+    return _Parsed(source, result, codes[keep], unique_ids, values)
+
+
+def _write_hours(conn: Connection, keys: np.ndarray, values: dict[str, np.ndarray], result: FileResult) -> None:
+    hours = pd.DataFrame({"store": keys, **values}).drop_duplicates()
     store_data.replace_hours(
         conn, hours["store"].to_numpy(), hours["day"].to_numpy(), hours["start_s"].to_numpy(), hours["end_s"].to_numpy()
     )
 
 
-def _load_zones(conn: Connection, table: RawTable, result: FileResult) -> None:
+def _parse_zones(source: _Source, table: RawTable, result: FileResult) -> _Parsed:
     v = _Validator(table)
     codes, unique_ids = v.store_ids()
     v.finish(result)
     keep = v.valid
     result.rows_loaded = int(keep.sum())
     _warn_if_emptied(result, "time zones", "every store now uses America/Chicago")
-    names = table.frame["timezone_str"].astype(str).str.strip().to_numpy(dtype=object)
-    zones = pd.DataFrame({"code": codes[keep], "tz": names[keep], "line": table.lines[keep]})
-    known = zones["tz"].isin(_known_zones()).to_numpy()
-    for row in zones[~known].head(MAX_REJECTIONS_LISTED).itertuples():
+    names = table.frame["timezone_str"].astype(str).str.strip().to_numpy(dtype=object)[keep]
+    lines = table.lines[keep]
+    codes = codes[keep]
+    known = pd.Series(names, dtype=object).isin(_known_zones()).to_numpy()
+    for line, name, code in list(zip(lines[~known], names[~known], codes[~known]))[:MAX_REJECTIONS_LISTED]:
         result.warnings.append(
-            f"line {row.line}: unknown time zone {str(row.tz)[:60]!r} for store "
-            f"{str(unique_ids[row.code])[:60]!r}: using America/Chicago"
+            f"line {line}: unknown time zone {str(name)[:60]!r} for store "
+            f"{str(unique_ids[code])[:60]!r}: using America/Chicago"
         )
     if (~known).sum() > MAX_REJECTIONS_LISTED:
         result.warnings.append(f"... {(~known).sum() - MAX_REJECTIONS_LISTED} more unknown time zones")
     # An unknown zone is treated as a missing one: the store falls back to the default zone.
-    zones = zones[known]
-    zones = zones.assign(store=_keys_for(conn, zones["code"].to_numpy(), unique_ids))
-    zones = zones.drop_duplicates("store", keep="last")
+    return _Parsed(source, result, codes[known], unique_ids, {"tz": names[known]})
+
+
+def _write_zones(conn: Connection, keys: np.ndarray, values: dict[str, np.ndarray], result: FileResult) -> None:
+    zones = pd.DataFrame({"store": keys, "tz": values["tz"]}).drop_duplicates("store", keep="last")
     store_data.replace_timezones(conn, zones["store"].to_numpy(), zones["tz"].to_numpy(dtype=object))
 
 

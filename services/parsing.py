@@ -30,7 +30,7 @@ def parse_timestamps(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ok = np.zeros(len(values), dtype=bool)
     if len(values) == 0:
         return result, ok
-    first = _iso_to_micros(pd.Series(values).str.removesuffix(" UTC"))
+    first = _iso_to_micros(_without_utc_suffix(values))
     ok[:] = first[1]
     result[ok] = first[0][ok]
     misses = np.flatnonzero(~ok)
@@ -38,22 +38,29 @@ def parse_timestamps(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         normalised = (
             pd.Series(values[misses]).astype(str).str.strip().str.replace(r"\s*(?i:utc)$", "", regex=True)
         )
-        second = _iso_to_micros(normalised)
+        second = _iso_to_micros(normalised.to_numpy(dtype=object))
         result[misses[second[1]]] = second[0][second[1]]
         ok[misses[second[1]]] = True
     return result, ok
 
 
-def _iso_to_micros(strings: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _without_utc_suffix(values: np.ndarray) -> np.ndarray:
+    """The values with the real export's trailing " UTC" cut off (pandas' ISO parser wants an
+    offset or nothing)."""
+    return pd.Series(values, dtype=object).str.removesuffix(" UTC").to_numpy(dtype=object)
+
+
+def _iso_to_micros(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
-    valid = (~parsed.isna()).to_numpy().copy()
+    valid = (~parsed.isna()).copy() if isinstance(parsed, np.ndarray) else np.asarray(~parsed.isna()).copy()
     micros = np.zeros(len(strings), dtype=np.int64)
-    micros[valid] = parsed[valid].dt.as_unit("us").astype("int64").to_numpy()
+    micros[valid] = parsed[valid].as_unit("us").asi8
     # ISO-8601 also admits a bare date ("2023-01-22"), which is not a poll instant; only values
     # that landed exactly on midnight can be one, so only those pay for the regex check.
     midnight = np.flatnonzero(valid & (micros % (DAY_SECONDS * 1_000_000) == 0))
     if len(midnight):
-        has_time = strings.iloc[midnight].str.match(_HAS_TIME_RE, na=False).to_numpy()
+        candidates = pd.Series(np.asarray(strings[midnight], dtype=object), dtype=object)
+        has_time = candidates.str.match(_HAS_TIME_RE, na=False).to_numpy()
         valid[midnight[~has_time]] = False
     return micros, valid
 
