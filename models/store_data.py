@@ -198,36 +198,53 @@ def latest_poll_us(conn: Connection) -> int | None:
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """Everything a report reads, from one snapshot; store columns hold integer keys."""
+    """What reports read, from one snapshot; store columns hold integer keys.
 
-    polls: pd.DataFrame  # store, ts_us, active — only polls in [now − 8 d, now]
+    Polls are every poll from `lo_us` on, so the same inputs serve any report whose
+    [now − 8 d, now] starts at or after `lo_us` (later polls are ignored by the engine).
+    """
+
+    polls: pd.DataFrame  # store, ts_us, active
     hours: pd.DataFrame  # store, day, start_s, end_s
     zones: pd.DataFrame  # store, tz
-    stores: pd.DataFrame  # store, store_id — stores with a poll not after now
-    now_us: int | None
+    stores: pd.DataFrame  # store, store_id, first_poll_us — stores with at least one poll
+    latest_us: int | None  # the newest poll in the database
+    lo_us: int | None  # polls cover [lo_us, hi_us]
+    hi_us: int | None
     data_version: int
+
+    def covers(self, now_us: int, lookback_us: int) -> bool:
+        """Whether a report at `now_us` can be computed from these inputs alone."""
+        if self.lo_us is None or self.hi_us is None or self.latest_us is None:
+            return False
+        return now_us - lookback_us >= self.lo_us and (now_us <= self.hi_us or self.hi_us >= self.latest_us)
 
 
 def read_report_inputs(
     conn: Connection, now_us: int | None, lookback_us: int, store_ids: Sequence[str] | None = None
 ) -> ReportInputs:
-    """Load what a report needs in a handful of queries (call inside a read transaction)."""
+    """Load what a report at `now_us` (default: the newest poll) needs, in a handful of queries.
+
+    Call inside a read transaction so that every query sees the same data.
+    """
     version = data_version(conn)
-    if now_us is None:
-        now_us = latest_poll_us(conn)
+    latest = latest_poll_us(conn)
+    now = latest if now_us is None else now_us
+    lo = None if now is None else now - lookback_us
     empty = ReportInputs(
         polls=pd.DataFrame({"store": np.array([], np.int64), "ts_us": np.array([], np.int64), "active": np.array([], bool)}),
         hours=pd.DataFrame({"store": [], "day": [], "start_s": [], "end_s": []}, dtype=np.int64),
         zones=pd.DataFrame({"store": np.array([], np.int64), "tz": np.array([], object)}),
-        stores=pd.DataFrame({"store": np.array([], np.int64), "store_id": np.array([], object)}),
-        now_us=now_us,
+        stores=pd.DataFrame({"store": np.array([], np.int64), "store_id": np.array([], object),
+                             "first_poll_us": np.array([], np.int64)}),
+        latest_us=latest,
+        lo_us=lo,
+        hi_us=lo,
         data_version=version,
     )
-    if now_us is None:
+    if lo is None:
         return empty
     key_filter = ""
-    params: list[Any] = []
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     if store_ids is not None:
         wanted = store_keys(conn, store_ids)
         if wanted.empty:
@@ -236,31 +253,31 @@ def read_report_inputs(
         key_filter = f" AND key_col IN ({key_list})"
     stores = _fetch_frame(
         conn,
-        f"SELECT id, store_id FROM stores WHERE first_poll_us <= {mark}"
+        "SELECT id, store_id, first_poll_us FROM stores WHERE first_poll_us IS NOT NULL"
         + key_filter.replace("key_col", "id"),
-        [now_us],
-        ["store", "store_id"],
+        ["store", "store_id", "first_poll_us"],
     )
-    polls = _fetch_polls(conn, now_us - lookback_us, now_us, key_filter.replace("key_col", "store_key"))
+    # Up to the newest poll, so later reports on the same data can reuse these inputs, but
+    # never so far that the packed times overflow (an as_of far in the past).
+    hi = min(latest if latest is not None else lo, lo + 2**_TIME_BITS - 1)
+    polls = _fetch_polls(conn, lo, hi, key_filter.replace("key_col", "store_key"))
     hours = _fetch_frame(
         conn,
         "SELECT store_key, day, start_s, end_s FROM business_hours WHERE 1=1" + key_filter.replace("key_col", "store_key"),
-        params,
         ["store", "day", "start_s", "end_s"],
     )
     zones = _fetch_frame(
         conn,
         "SELECT store_key, tz FROM store_timezones WHERE 1=1" + key_filter.replace("key_col", "store_key"),
-        params,
         ["store", "tz"],
     )
-    return ReportInputs(polls=polls, hours=hours, zones=zones, stores=stores, now_us=now_us, data_version=version)
+    return ReportInputs(polls, hours, zones, stores, latest_us=latest, lo_us=lo, hi_us=hi, data_version=version)
 
 
-def _fetch_frame(conn: Connection, sql: str, params: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+def _fetch_frame(conn: Connection, sql: str, columns: list[str]) -> pd.DataFrame:
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql, tuple(params))
+        cursor.execute(sql)
         rows = cursor.fetchall()
     finally:
         cursor.close()
@@ -276,6 +293,7 @@ MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1)
 
 
 def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: str) -> pd.DataFrame:
+    """Every poll in [lo_us, hi_us]."""
     packed_expr = f"(store_key * {2 ** (_TIME_BITS + 1)}) + ((ts_us - {int(lo_us)}) * 2) + active"
     where = f"WHERE ts_us >= {int(lo_us)} AND ts_us <= {int(hi_us)}{key_filter}"
     if _is_mysql(conn):

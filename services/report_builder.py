@@ -42,20 +42,24 @@ class BuiltReport:
 
 
 class InputsCache:
-    """The last full-database read, reused while the data version and now are unchanged."""
+    """The last full-database read. It serves every later report on the same data version
+    whose window it covers (same or later now), so a warm service skips the database."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[int, int | None] | None = None
         self._inputs: ReportInputs | None = None
 
     def get(self, version: int, as_of_us: int | None) -> ReportInputs | None:
         with self._lock:
-            return self._inputs if self._key == (version, as_of_us) else None
+            inputs = self._inputs
+        if inputs is None or inputs.data_version != version or inputs.latest_us is None:
+            return None
+        now = inputs.latest_us if as_of_us is None else as_of_us
+        return inputs if inputs.covers(now, LOOKBACK_US) else None
 
-    def put(self, version: int, as_of_us: int | None, inputs: ReportInputs) -> None:
+    def put(self, inputs: ReportInputs) -> None:
         with self._lock:
-            self._key, self._inputs = (version, as_of_us), inputs
+            self._inputs = inputs
 
 
 def read_inputs(
@@ -67,25 +71,12 @@ def read_inputs(
         cached = cache.get(version, as_of_us)
         if cached is not None:
             log.debug("report inputs served from memory (data version %d)", version)
-            return cached if store_ids is None else _only_stores(cached, store_ids)
+            return cached
     with read_tx(engine) as conn:
         inputs = store_data.read_report_inputs(conn, as_of_us, LOOKBACK_US, store_ids)
     if cache is not None and store_ids is None:
-        cache.put(inputs.data_version, as_of_us, inputs)
+        cache.put(inputs)
     return inputs
-
-
-def _only_stores(inputs: ReportInputs, store_ids: Sequence[str]) -> ReportInputs:
-    stores = inputs.stores[inputs.stores["store_id"].isin(list(store_ids))]
-    keys = stores["store"].to_numpy()
-
-    def pick(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[np.isin(frame["store"].to_numpy(), keys)]
-
-    return ReportInputs(
-        polls=pick(inputs.polls), hours=pick(inputs.hours), zones=pick(inputs.zones), stores=stores,
-        now_us=inputs.now_us, data_version=inputs.data_version,
-    )
 
 
 def build_report(
@@ -100,26 +91,34 @@ def build_report(
     inputs = read_inputs(engine, as_of_us, store_ids, cache)
     read_done = time.perf_counter()
     report_progress(0.5)
-    if inputs.now_us is None:
+    if inputs.latest_us is None:
         raise NoDataError("no polls have been loaded yet: load the CSV files first")
-    frame = report_frame(inputs)
+    now_us = inputs.latest_us if as_of_us is None else as_of_us
+    frame = report_frame(inputs, now_us, store_ids)
     computed = time.perf_counter()
     report_progress(0.9)
     return BuiltReport(
         frame=frame,
-        now_us=inputs.now_us,
+        now_us=now_us,
         data_version=inputs.data_version,
         timings={"read": round(read_done - started, 4), "compute": round(computed - read_done, 4)},
     )
 
 
-def report_frame(inputs: ReportInputs) -> pd.DataFrame:
-    """The report rows: engine output keyed by store_id, rounded, in code-point order."""
-    assert inputs.now_us is not None
-    keys = inputs.stores["store"].to_numpy()
-    values = compute_uptime(inputs.polls, inputs.hours, inputs.zones, inputs.now_us, stores=keys)
+def report_frame(inputs: ReportInputs, now_us: int, store_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The report rows: engine output keyed by store_id, rounded, in code-point order.
+
+    Rows: the stores with a poll not after now (of `store_ids`, if given).
+    """
+    stores = inputs.stores
+    wanted = stores["first_poll_us"].to_numpy(dtype=np.int64) <= now_us
+    if store_ids is not None:
+        wanted &= stores["store_id"].isin(list(store_ids)).to_numpy()
+    stores = stores[wanted]
+    keys = stores["store"].to_numpy(dtype=np.int64)
+    values = compute_uptime(inputs.polls, inputs.hours, inputs.zones, now_us, stores=keys)
     frame = values.reset_index(drop=True)
-    frame.insert(0, "store_id", inputs.stores["store_id"].to_numpy(dtype=object))
+    frame.insert(0, "store_id", stores["store_id"].to_numpy(dtype=object))
     frame[REPORT_COLUMNS] = frame[REPORT_COLUMNS].round(2).clip(lower=0.0) + 0.0
     # Python's own string order is code-point order, whatever the database's collation.
     order = np.argsort(frame["store_id"].to_numpy(dtype=object), kind="stable")

@@ -1,0 +1,53 @@
+"""The report builder's in-memory inputs cache: reused only when it is exactly right."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models import store_data
+from services.ingestion import load_directory
+from services.parsing import parse_instant
+from services.report_builder import InputsCache, build_report
+from test_api import combine_examples
+
+
+@pytest.fixture
+def counted_reads(monkeypatch):
+    calls: list[int | None] = []
+    real = store_data.read_report_inputs
+
+    def counting(conn, now_us, lookback_us, store_ids=None):
+        calls.append(now_us)
+        return real(conn, now_us, lookback_us, store_ids)
+
+    monkeypatch.setattr(store_data, "read_report_inputs", counting)
+    return calls
+
+
+def test_cache_serves_same_or_later_now_and_rereads_otherwise(runtime, tmp_path: Path, counted_reads) -> None:
+    engine = runtime.engine
+    load_directory(engine, combine_examples(["ex1", "ex2", "ex3", "ex4"], tmp_path / "in"))
+    cache = InputsCache()
+    noon = parse_instant("2023-01-23T12:00:00Z")
+
+    first = build_report(engine, noon, cache=cache)
+    later = build_report(engine, noon + 1_000_000, cache=cache)
+    subset = build_report(engine, noon, ["store-2"], cache=cache)
+    assert len(counted_reads) == 1  # the later now and the store subset came from memory
+    pd.testing.assert_frame_equal(later.frame, build_report(engine, noon + 1_000_000).frame)
+    pd.testing.assert_frame_equal(subset.frame, build_report(engine, noon, ["store-2"]).frame)
+    assert list(subset.frame["store_id"]) == ["store-2"]
+
+    earlier = build_report(engine, noon - 3_600_000_000, cache=cache)  # window starts before the cache
+    assert len(counted_reads) == 4  # the first read, 2 uncached comparisons above, this re-read
+    pd.testing.assert_frame_equal(earlier.frame, build_report(engine, noon - 3_600_000_000).frame)
+
+    # new data: a new version, so the cache is not used
+    before = len(counted_reads)
+    load_directory(engine, combine_examples(["ex1", "ex2", "ex3", "ex4", "ex5"], tmp_path / "more"))
+    fresh = build_report(engine, noon, cache=cache)
+    assert len(counted_reads) == before + 1
+    assert "store-5" in set(fresh.frame["store_id"])
+    assert first.data_version < fresh.data_version
