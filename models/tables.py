@@ -66,6 +66,7 @@ class LoadedFile(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     path: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[Optional[int]] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(BigInteger)
     loaded_at: Mapped[datetime] = mapped_column(EpochMicros)

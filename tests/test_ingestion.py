@@ -254,3 +254,17 @@ def test_malformed_csv_never_loads_a_bad_row(runtime, tmp_path: Path) -> None:
     result = load_directory(runtime.engine, directory)
     assert result.files[0].rejected == 2
     assert {p[0] for p in polls_in_db(runtime)} == {"b"}
+
+
+def test_touched_file_with_same_content_is_unchanged_but_edited_file_loads(runtime, tmp_path: Path) -> None:
+    import os
+
+    directory = write_inputs(tmp_path / "in", POLL_HEADER + "a,active,2023-01-22 10:00:00 UTC\n")
+    load_directory(runtime.engine, directory)
+    path = directory / "store_status.csv"
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # touched
+    assert load_directory(runtime.engine, directory).files[0].status == "unchanged"
+    path.write_text(POLL_HEADER + "a,active,2023-01-22 11:00:00 UTC\n")  # same size, new content
+    result = load_directory(runtime.engine, directory)
+    assert result.files[0].status == "loaded" and result.files[0].rows_new == 1
