@@ -24,6 +24,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
+    # "/get_report//x" is a 404, not a redirect to "/get_report/x" with werkzeug's HTML body.
+    app.url_map.merge_slashes = False
 
     @app.before_request
     def _start_timer() -> None:

@@ -30,7 +30,10 @@ def _schema() -> None:
 def _json_body() -> dict[str, Any]:
     if not request.data or not request.is_json:
         return {}
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # json.loads on deeply nested arrays/objects; not a ValueError
+        raise ApiError(400, "the JSON body is nested too deeply") from None
     if body is None:
         raise ApiError(400, "the request body is not valid JSON")
     if not isinstance(body, dict):

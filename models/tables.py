@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, EpochMicros, StoreIdString
@@ -93,7 +94,8 @@ class Report(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending/running/complete/failed
-    params: Mapped[str] = mapped_column(Text)  # JSON: store_ids, as_of
+    # JSON: store_ids, as_of. Up to 10,000 store ids: MySQL's TEXT (64 KB) is too small.
+    params: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
     created_at: Mapped[datetime] = mapped_column(EpochMicros)
     started_at: Mapped[Optional[datetime]] = mapped_column(EpochMicros)
     finished_at: Mapped[Optional[datetime]] = mapped_column(EpochMicros)

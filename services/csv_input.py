@@ -134,8 +134,8 @@ def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int
             index_col=False,
             engine="c",
         )
-    except (pd.errors.ParserError, ValueError):  # UnicodeDecodeError is a ValueError
-        return None
+    except (pd.errors.ParserError, ValueError, csv.Error):  # UnicodeDecodeError is a ValueError;
+        return None  # csv.Error: e.g. a first-row field beyond the csv module's size limit
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if len(frame) != physical - 1:  # a quoted field spans lines, or similar: number carefully
         return None

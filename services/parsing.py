@@ -6,6 +6,7 @@ form go through a fast path, and only the misses pay for normalisation.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -51,13 +52,17 @@ def _without_utc_suffix(values: np.ndarray) -> np.ndarray:
 
 
 def _iso_to_micros(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    clock_us = time.time_ns() // 1000
     parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
     valid = (~parsed.isna()).copy() if isinstance(parsed, np.ndarray) else np.asarray(~parsed.isna()).copy()
     micros = np.zeros(len(strings), dtype=np.int64)
     micros[valid] = parsed[valid].as_unit("us").asi8
     # ISO-8601 also admits a bare date ("2023-01-22"), which is not a poll instant; only values
     # that landed exactly on midnight can be one, so only those pay for the regex check.
-    midnight = np.flatnonzero(valid & (micros % (DAY_SECONDS * 1_000_000) == 0))
+    # pandas also takes "now" and "today" (the clock at parse time, maybe as local time): only
+    # values within two days of the clock can be those, so they are checked too.
+    near_clock = np.abs(micros - clock_us) <= 2 * DAY_SECONDS * 1_000_000
+    midnight = np.flatnonzero(valid & ((micros % (DAY_SECONDS * 1_000_000) == 0) | near_clock))
     if len(midnight):
         candidates = pd.Series(np.asarray(strings[midnight], dtype=object), dtype=object)
         has_time = candidates.str.match(_HAS_TIME_RE, na=False).to_numpy()

@@ -8,7 +8,7 @@ offset in force before the transition and a repeated (autumn) one takes its firs
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones

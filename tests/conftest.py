@@ -98,3 +98,13 @@ def write_inputs(directory: Path, polls: str | None = None, hours: str | None = 
         if content is not None:
             (directory / name).write_text(content, encoding="utf-8")
     return directory
+
+
+def combine_examples(names: list[str], target: Path) -> Path:
+    """One input folder holding the stores of several worked examples (SPEC 2.6)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for file_name in ("store_status.csv", "menu_hours.csv", "timezones.csv"):
+        parts = [(SPEC_EXAMPLES / n / file_name).read_text().splitlines() for n in names]
+        lines = parts[0][:1] + [line for part in parts for line in part[1:] if line.strip()]
+        (target / file_name).write_text("\n".join(lines) + "\n")
+    return target

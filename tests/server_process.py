@@ -116,7 +116,7 @@ class ServerProcess:
         with open(self.log_path, "wb") as log:
             self.started_at = time.monotonic()
             self.proc = subprocess.Popen(
-                [sys.executable, "app.py"], cwd=self.cwd, env=self.env,
+                [sys.executable, str(ROOT / "app.py")], cwd=self.cwd, env=self.env,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         if wait:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from conftest import SPEC_EXAMPLES
+from conftest import combine_examples
 from models import report_jobs
 from services.ingestion import load_directory
 from services.runtime import runtime_of
@@ -32,16 +32,6 @@ def wait_for(client, report_id: str, timeout: float = 30.0):
 
 def rows(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-
-
-def combine_examples(names: list[str], target: Path) -> Path:
-    """One input folder holding the stores of several worked examples."""
-    target.mkdir(parents=True, exist_ok=True)
-    for file_name in ("store_status.csv", "menu_hours.csv", "timezones.csv"):
-        parts = [(SPEC_EXAMPLES / n / file_name).read_text().splitlines() for n in names]
-        lines = parts[0][:1] + [line for part in parts for line in part[1:] if line.strip()]
-        (target / file_name).write_text("\n".join(lines) + "\n")
-    return target
 
 
 @pytest.fixture

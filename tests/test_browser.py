@@ -13,10 +13,6 @@ import csv
 import io
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -24,15 +20,15 @@ from typing import Iterator
 
 import pytest
 
+from conftest import IN_CI, SPEC_EXAMPLES, combine_examples
+from server_process import ServerProcess
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-EXAMPLES = SHARED / "spec_examples"
+EXAMPLES = SPEC_EXAMPLES
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
           "downtime_last_hour,downtime_last_day,downtime_last_week")
 AS_OF_INPUT = "2023-01-23T12:00"  # what the operator types; the page must send 2023-01-23T12:00:00Z
@@ -46,21 +42,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _combine_examples(names: list[str], target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for file_name in ("store_status.csv", "menu_hours.csv", "timezones.csv"):
-        parts = [(EXAMPLES / n / file_name).read_text().splitlines() for n in names]
-        lines = parts[0][:1] + [line for part in parts for line in part[1:] if line.strip()]
-        (target / file_name).write_text("\n".join(lines) + "\n")
-    return target
-
-
 def _expected_rows(names: list[str]) -> dict[str, dict[str, str]]:
     rows: dict[str, dict[str, str]] = {}
     for name in names:
@@ -70,74 +51,37 @@ def _expected_rows(names: list[str]) -> dict[str, dict[str, str]]:
     return rows
 
 
+def base_url(server: ServerProcess) -> str:
+    return f"http://127.0.0.1:{server.port}"
+
+
 def _get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())
 
 
-class Server:
-    def __init__(self, base_url: str, process: subprocess.Popen, log_path: Path) -> None:
-        self.base_url = base_url
-        self.process = process
-        self.log_path = log_path
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # app.py shuts down cleanly on SIGTERM
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     base = tmp_path_factory.mktemp("browser")
-    csv_dir = _combine_examples(["ex1", "ex2"], base / "csv")
     (base / "reports").mkdir()
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"sqlite:///{base / 'db.sqlite'}",
-        CSV_DIR=str(csv_dir),
-        REPORT_DIR=str(base / "reports"),
-        PORT=str(port),
-        HOST="127.0.0.1",
-        RELOAD_INTERVAL_SECONDS="0",
-        PYTHONUNBUFFERED="1",
-    )
-    log_path = base / "server.log"
-    with log_path.open("wb") as log_file:
-        # cwd=base: no stray `.env` of the checkout changes the settings above
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=base, env=env,
-                                   stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    srv = Server(f"http://127.0.0.1:{port}", process, log_path)
+    env = {
+        "DATABASE_URL": f"sqlite:///{base / 'db.sqlite'}",
+        "CSV_DIR": str(combine_examples(["ex1", "ex2"], base / "csv")),
+        "REPORT_DIR": str(base / "reports"),
+    }
+    # cwd=base: no stray `.env` of the checkout changes the settings above
+    srv = ServerProcess(env, base / "server.log", name="browser-server", cwd=base)
     try:
+        srv.start(timeout=SERVER_START_TIMEOUT)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        last_error = "no answer yet"
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with {process.returncode}:\n{srv.log_tail()}")
-            try:
-                health = _get_json(srv.base_url + "/health")
-                if health.get("polls", 0) > 0:
-                    break
-                last_error = f"health: {health}"
-            except Exception as exc:  # not listening yet
-                last_error = repr(exc)
+        while srv.get("/health").json().get("polls", 0) == 0:  # the start-up load runs in the background
             if time.monotonic() > deadline:
-                pytest.fail(f"server not ready after {SERVER_START_TIMEOUT}s ({last_error}):\n{srv.log_tail()}")
+                pytest.fail(f"server loaded nothing after {SERVER_START_TIMEOUT}s:\n{srv.logs_tail()}")
             time.sleep(0.1)
         yield srv
-    finally:
         srv.stop()
+    finally:
+        srv.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -173,14 +117,14 @@ class ConsoleWatch:
 
 
 @pytest.fixture
-def page(browser, server: Server):
+def page(browser, server: ServerProcess):
     # A browser far from UTC: the as_of the operator types must still be read as UTC.
     context = browser.new_context(accept_downloads=True, timezone_id="Asia/Kolkata",
                                   viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.set_default_timeout(REPORT_TIMEOUT_MS)
     page.console_watch = ConsoleWatch(page)
-    page.goto(server.base_url + "/")
+    page.goto(base_url(server) + "/")
     try:
         yield page
     finally:
@@ -217,7 +161,7 @@ def _check_rows(text: str, expected: dict[str, dict[str, str]]) -> None:
             assert float(row[column]) == pytest.approx(float(want[column]), abs=0.01), (row, column)
 
 
-def test_trigger_follow_and_download_all_stores(page, server: Server) -> None:
+def test_trigger_follow_and_download_all_stores(page, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator("#health")).to_contain_text("2 stores")
@@ -246,7 +190,7 @@ def test_trigger_follow_and_download_all_stores(page, server: Server) -> None:
     assert page.console_watch.unexpected() == []
 
 
-def test_report_for_listed_stores(page, server: Server) -> None:
+def test_report_for_listed_stores(page, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     page.fill("#store-ids", "store-2, no-such-store\n\n store-2 \n")
@@ -254,15 +198,15 @@ def test_report_for_listed_stores(page, server: Server) -> None:
     page.fill("#as-of", AS_OF_INPUT)
     report_id = _trigger_and_wait(page)
     _check_rows(_download(page), _expected_rows(["ex2"]))
-    summary = _get_json(f"{server.base_url}/reports/{report_id}")
+    summary = _get_json(f"{base_url(server)}/reports/{report_id}")
     assert summary["store_ids"] == ["store-2", "no-such-store"] and summary["as_of"] == "2023-01-23T12:00:00Z"
     assert page.console_watch.unexpected() == []
 
 
-def test_api_errors_show_next_to_the_form(page, server: Server) -> None:
+def test_api_errors_show_next_to_the_form(page, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    before = _get_json(server.base_url + "/reports?limit=200")["reports"]
+    before = _get_json(base_url(server) + "/reports?limit=200")["reports"]
     page.fill("#store-ids", "x" * 300)
     page.click("#trigger")
     expect(page.locator("#error")).to_be_visible()
@@ -276,7 +220,7 @@ def test_api_errors_show_next_to_the_form(page, server: Server) -> None:
     # nothing was triggered, and the page did not start following anything
     expect(page.locator("#current-empty")).to_be_visible()
     expect(page.locator("#download")).to_be_hidden()
-    assert _get_json(server.base_url + "/reports?limit=200")["reports"] == before
+    assert _get_json(base_url(server) + "/reports?limit=200")["reports"] == before
 
     # Chrome reports every HTTP error answer as a console error; only these two 400s are expected
     rejected = "Failed to load resource: the server responded with a status of 400"

@@ -10,7 +10,7 @@ from models import store_data
 from services.ingestion import load_directory
 from services.parsing import parse_instant
 from services.report_builder import InputsCache, build_report
-from test_api import combine_examples
+from conftest import combine_examples
 
 
 @pytest.fixture

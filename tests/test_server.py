@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from conftest import IN_CI, SPEC_EXAMPLES
+from conftest import IN_CI, SPEC_EXAMPLES, combine_examples
 from server_process import ROOT, HttpResponse, ServerProcess, free_port, port_open
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
@@ -80,16 +80,6 @@ def run_cli(database_url: str, *args: str, timeout: float = 120) -> subprocess.C
     env["DATABASE_URL"] = database_url
     return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def combine_examples(names: list[str], target: Path) -> Path:
-    """One input folder holding the stores of several worked examples (SPEC 2.6)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for file_name in ("store_status.csv", "menu_hours.csv", "timezones.csv"):
-        parts = [(SPEC_EXAMPLES / n / file_name).read_text().splitlines() for n in names]
-        lines = parts[0][:1] + [line for part in parts for line in part[1:] if line.strip()]
-        (target / file_name).write_text("\n".join(lines) + "\n")
-    return target
 
 
 def generate(target: Path, stores: int, days: float, seed: int = 7) -> Path:
