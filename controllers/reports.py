@@ -1,6 +1,7 @@
 """The report API of SPEC section 3: trigger a report, poll it, download its CSV."""
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,8 +10,8 @@ from flask import Blueprint, Response, jsonify, request, send_file, url_for
 from controllers.errors import ApiError
 from models import report_jobs
 from models.tables import Report
-from services.jobs import ReportRequest, report_summary
-from services.parsing import parse_instant
+from services.jobs import ReportRequest
+from services.parsing import format_instant, parse_instant
 from services.runtime import runtime_of
 
 bp = Blueprint("reports", __name__)
@@ -154,3 +155,32 @@ def recent_reports() -> Response:
     reports = report_jobs.recent(runtime_of().engine, limit)
     return jsonify(reports=[report_summary(r, runner.progress(r.id)) for r in reports])
 
+
+_PUBLIC_STATUS = {"pending": "Running", "running": "Running", "complete": "Complete", "failed": "Failed"}
+
+
+def report_summary(report: Report, progress: float | None) -> dict[str, Any]:
+    """The JSON view of a report job (no file contents)."""
+    params = json.loads(report.params)
+    timings = json.loads(report.timings) if report.timings else None
+    duration = (
+        (report.finished_at - report.started_at).total_seconds()
+        if report.finished_at and report.started_at else None
+    )
+    return {
+        "report_id": report.id,
+        "status": _PUBLIC_STATUS[report.status],
+        "state": report.status,
+        "progress": round(progress if progress is not None else report.progress, 3),
+        "store_ids": params.get("store_ids"),
+        "as_of": format_instant(params["as_of_us"]) if params.get("as_of_us") is not None else None,
+        "now": format_instant(report.now_us) if report.now_us else None,
+        "created_at": report.created_at.isoformat() if report.created_at else None,
+        "started_at": report.started_at.isoformat() if report.started_at else None,
+        "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+        "duration_seconds": duration,
+        "timings": timings,
+        "row_count": report.row_count,
+        "data_version": report.data_version,
+        "error": report.error,
+    }

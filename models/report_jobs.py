@@ -61,7 +61,7 @@ def mark_requeued(engine: Engine, report_id: str) -> None:
 
 def mark_complete(
     engine: Engine, report_id: str, *, file_name: str, row_count: int, data_version: int, now_us: int,
-    cache_key: str | None, timings: dict[str, float],
+    cache_key: str | None, timings: dict[str, Any],
 ) -> None:
     _update(
         engine, report_id, status=COMPLETE, finished_at=_now(), progress=1.0, file_name=file_name,

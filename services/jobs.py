@@ -23,7 +23,6 @@ from sqlalchemy.exc import DBAPIError
 from models import report_jobs, store_data
 from models.db import read_tx
 from models.tables import Report
-from services.parsing import format_instant
 from services.report_builder import InputsCache, NoDataError, build_report, write_report_csv
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ class ReportRunner:
         report_jobs.mark_complete(
             self.engine, report_id, file_name=cached.file_name, row_count=cached.row_count or 0,
             data_version=cached.data_version or 0, now_us=cached.now_us or 0, cache_key=key,
-            timings={"total": 0.0, "reused_from": cached.id},  # type: ignore[dict-item]
+            timings={"total": 0.0, "reused_from": cached.id},
         )
         log.info("report %s reuses the result of %s (same parameters, same data)", report_id, cached.id)
         return True
@@ -175,33 +174,3 @@ def _failure_message(exc: Exception) -> str:
 def _describe(request: ReportRequest) -> str:
     stores = "all stores" if request.store_ids is None else f"{len(request.store_ids)} store(s)"
     return stores + (f", as_of={request.as_of_us}" if request.as_of_us is not None else "")
-
-
-_PUBLIC_STATUS = {"pending": "Running", "running": "Running", "complete": "Complete", "failed": "Failed"}
-
-
-def report_summary(report: Report, progress: float | None) -> dict[str, Any]:
-    """The JSON view of a report job (no file contents)."""
-    params = json.loads(report.params)
-    timings = json.loads(report.timings) if report.timings else None
-    duration = (
-        (report.finished_at - report.started_at).total_seconds()
-        if report.finished_at and report.started_at else None
-    )
-    return {
-        "report_id": report.id,
-        "status": _PUBLIC_STATUS[report.status],
-        "state": report.status,
-        "progress": round(progress if progress is not None else report.progress, 3),
-        "store_ids": params.get("store_ids"),
-        "as_of": format_instant(params["as_of_us"]) if params.get("as_of_us") is not None else None,
-        "now": format_instant(report.now_us) if report.now_us else None,
-        "created_at": report.created_at.isoformat() if report.created_at else None,
-        "started_at": report.started_at.isoformat() if report.started_at else None,
-        "finished_at": report.finished_at.isoformat() if report.finished_at else None,
-        "duration_seconds": duration,
-        "timings": timings,
-        "row_count": report.row_count,
-        "data_version": report.data_version,
-        "error": report.error,
-    }
