@@ -6,7 +6,7 @@ values (`Config(database_url=...)`) instead of patching the process environment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -48,13 +48,10 @@ class Config:
     report_workers: int = 4
     host: str = "127.0.0.1"
     port: int = 5000
-    # Whether create_app starts the background reload thread; the CLI and tests turn it off.
-    start_scheduler: bool = False
     # Limits on client input (documented in the README, enforced by the controllers).
     max_store_ids: int = 10_000
     max_store_id_length: int = 255
     max_request_bytes: int = 1_000_000
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Config:

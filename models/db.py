@@ -10,7 +10,7 @@ import logging
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -112,8 +112,3 @@ def read_session(engine: Engine) -> Iterator[Session]:
 def init_schema(engine: Engine) -> None:
     """Create missing tables; safe to call from several processes at once."""
     Base.metadata.create_all(engine)
-
-
-def ping(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))

@@ -260,6 +260,8 @@ def read_report_inputs(
     # Up to the newest poll, so later reports on the same data can reuse these inputs, but
     # never so far that the packed times overflow (an as_of far in the past).
     hi = min(latest if latest is not None else lo, lo + 2**_TIME_BITS - 1)
+    if len(stores) and int(stores["store"].max()) > MAX_PACKED_STORE_KEY:
+        raise RuntimeError(f"more than {MAX_PACKED_STORE_KEY} stores: beyond what the packed poll read supports")
     polls = _fetch_polls(conn, lo, hi, key_filter.replace("key_col", "store_key"))
     hours = _fetch_frame(
         conn,
@@ -289,7 +291,7 @@ def _fetch_frame(conn: Connection, sql: str, columns: list[str]) -> pd.DataFrame
 # window start, status) and the database concatenates them into a few long strings, which
 # NumPy parses in one pass.
 _TIME_BITS = 40  # microseconds since the window start: 2^40 µs ≈ 12.7 days > 8 days
-MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1)
+MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1) - 1  # about 4 million stores
 
 
 def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: str) -> pd.DataFrame:

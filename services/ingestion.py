@@ -14,9 +14,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
@@ -28,12 +26,12 @@ from models.tables import DataLoad, LoadedFile
 from services.csv_input import HOURS, POLLS, ZONES, MissingColumnError, RawTable, locate_inputs, read_table
 from services.locks import load_lock
 from services.parsing import parse_days, parse_local_times, parse_statuses, parse_timestamps
+from services.timezones import DEFAULT_ZONE, known_zones
 
 log = logging.getLogger(__name__)
 
 MAX_REJECTIONS_LISTED = 100
 MAX_STORE_ID_LENGTH = 255
-MAX_TZ_LENGTH = 64
 
 
 @dataclass
@@ -365,15 +363,15 @@ def _parse_zones(source: _Source, table: RawTable, result: FileResult) -> _Parse
     v.finish(result)
     keep = v.valid
     result.rows_loaded = int(keep.sum())
-    _warn_if_emptied(result, "time zones", "every store now uses America/Chicago")
+    _warn_if_emptied(result, "time zones", f"every store now uses {DEFAULT_ZONE}")
     names = table.frame["timezone_str"].astype(str).str.strip().to_numpy(dtype=object)[keep]
     lines = table.lines[keep]
     codes = codes[keep]
-    known = pd.Series(names, dtype=object).isin(_known_zones()).to_numpy()
+    known = pd.Series(names, dtype=object).isin(known_zones()).to_numpy()
     for line, name, code in list(zip(lines[~known], names[~known], codes[~known]))[:MAX_REJECTIONS_LISTED]:
         result.warnings.append(
             f"line {line}: unknown time zone {str(name)[:60]!r} for store "
-            f"{str(unique_ids[code])[:60]!r}: using America/Chicago"
+            f"{str(unique_ids[code])[:60]!r}: using {DEFAULT_ZONE}"
         )
     if (~known).sum() > MAX_REJECTIONS_LISTED:
         result.warnings.append(f"... {(~known).sum() - MAX_REJECTIONS_LISTED} more unknown time zones")
@@ -386,6 +384,3 @@ def _write_zones(conn: Connection, keys: np.ndarray, values: dict[str, np.ndarra
     store_data.replace_timezones(conn, zones["store"].to_numpy(), zones["tz"].to_numpy(dtype=object))
 
 
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(z for z in available_timezones() if len(z) <= MAX_TZ_LENGTH)
