@@ -311,3 +311,23 @@ def reference_uptime(
     frame = pd.DataFrame(records, columns=COLUMNS, dtype=float)
     frame.index = pd.Index(index, name="store", dtype=object)
     return frame
+
+
+def input_frames(
+    polls: Sequence[tuple[Hashable, int, bool]],
+    hours: Sequence[tuple[Hashable, int, int, int]] = (),
+    zones: Sequence[tuple[Hashable, str]] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The three input frames of `reference_uptime` / `compute_uptime` from plain row tuples:
+    polls (store, ts_us, active), hours (store, day, start_s, end_s), zones (store, tz)."""
+
+    def frame(rows: Sequence[tuple], columns: dict[str, object]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {name: pd.Series([r[i] for r in rows], dtype=dtype) for i, (name, dtype) in enumerate(columns.items())}
+        )
+
+    return (
+        frame(polls, {"store": object, "ts_us": "int64", "active": bool}),
+        frame(hours, {"store": object, "day": "int64", "start_s": "int64", "end_s": "int64"}),
+        frame(zones, {"store": object, "tz": object}),
+    )

@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
 
 from services.report_engine import compute_uptime  # noqa: E402  (must fail loudly if missing)
 from tests.reference_report import (  # noqa: E402
+    input_frames,
     COLUMNS,
     DAY_US,
     HOUR_US,
@@ -222,27 +223,7 @@ def datasets(draw: st.DrawFn) -> dict:
                 poll_rows.append((store, t, draw(st.booleans())))
     poll_rows = draw(st.permutations(poll_rows))  # the engine must not rely on input order
 
-    polls = pd.DataFrame(
-        {
-            "store": pd.Series([r[0] for r in poll_rows], dtype=object),
-            "ts_us": pd.Series([r[1] for r in poll_rows], dtype="int64"),
-            "active": pd.Series([r[2] for r in poll_rows], dtype=bool),
-        }
-    )
-    hours = pd.DataFrame(
-        {
-            "store": pd.Series([r[0] for r in hours_rows], dtype=object),
-            "day": pd.Series([r[1] for r in hours_rows], dtype="int64"),
-            "start_s": pd.Series([r[2] for r in hours_rows], dtype="int64"),
-            "end_s": pd.Series([r[3] for r in hours_rows], dtype="int64"),
-        }
-    )
-    zones = pd.DataFrame(
-        {
-            "store": pd.Series([r[0] for r in zone_rows], dtype=object),
-            "tz": pd.Series([r[1] for r in zone_rows], dtype=object),
-        }
-    )
+    polls, hours, zones = input_frames(poll_rows, hours_rows, zone_rows)
     # Sometimes ask for an explicit subset of the stores that have a poll at or before now
     # (stores without such polls are left out: SPEC 2.5 drops them, and whether the engine or
     # its caller does that is not this test's business).

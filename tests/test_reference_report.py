@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.reference_report import (  # noqa: E402
+    input_frames,
     COLUMNS,
     DAY_US,
     business_intervals,
@@ -47,28 +48,8 @@ def frames(
     zones: list[tuple[str, str]] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Build the three input frames from short literal lists (hours as 'HH:MM')."""
-    polls_df = pd.DataFrame(
-        {
-            "store": pd.Series([p[0] for p in polls], dtype=object),
-            "ts_us": pd.Series([p[1] for p in polls], dtype="int64"),
-            "active": pd.Series([p[2] for p in polls], dtype=bool),
-        }
-    )
-    hours_df = pd.DataFrame(
-        {
-            "store": pd.Series([h[0] for h in hours], dtype=object),
-            "day": pd.Series([h[1] for h in hours], dtype="int64"),
-            "start_s": pd.Series([parse_local_seconds(h[2]) for h in hours], dtype="int64"),
-            "end_s": pd.Series([parse_local_seconds(h[3]) for h in hours], dtype="int64"),
-        }
-    )
-    zones_df = pd.DataFrame(
-        {
-            "store": pd.Series([z[0] for z in zones], dtype=object),
-            "tz": pd.Series([z[1] for z in zones], dtype=object),
-        }
-    )
-    return polls_df, hours_df, zones_df
+    seconds = [(h[0], h[1], parse_local_seconds(h[2]), parse_local_seconds(h[3])) for h in hours]
+    return input_frames(polls, seconds, zones)
 
 
 def row(result: pd.DataFrame, store: str) -> list[float]:
