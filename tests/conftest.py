@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -22,6 +23,12 @@ SHARED = ROOT.parent / "shared"
 SPEC_EXAMPLES = SHARED / "spec_examples"
 MYSQL_SERVER_URL = os.environ.get("MYSQL_TEST_URL", "mysql+pymysql://root@127.0.0.1:3306")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# CI replays the same Hypothesis examples every run, so a landing never depends on luck; local
+# runs keep exploring new ones (and print the blob to reproduce any failure).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if IN_CI else "dev")
 
 
 def _mysql_unavailable(reason: str) -> None:
