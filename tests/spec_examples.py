@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-EXAMPLES_DIR = Path(os.environ.get("SPEC_EXAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "spec_examples"))
+from conftest import SPEC_EXAMPLES
+
+
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -94,4 +95,4 @@ def load_example(folder: Path) -> SpecExample:
 
 def example_folders() -> list[Path]:
     """Every example folder (those holding an expected.csv), sorted by name."""
-    return sorted(p for p in EXAMPLES_DIR.iterdir() if (p / "expected.csv").is_file())
+    return sorted(p for p in SPEC_EXAMPLES.iterdir() if (p / "expected.csv").is_file())

@@ -14,19 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import sys
-from pathlib import Path
 
 import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from services.report_engine import compute_uptime  # noqa: E402  (must fail loudly if missing)
-from tests.reference_report import (  # noqa: E402
+from services.report_engine import compute_uptime  # must fail loudly if missing
+from reference_report import (
     input_frames,
     COLUMNS,
     DAY_US,

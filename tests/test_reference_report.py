@@ -8,7 +8,6 @@ unknown zones).
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,11 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.reference_report import (  # noqa: E402
+from reference_report import (
     input_frames,
     COLUMNS,
     DAY_US,
@@ -31,7 +26,7 @@ from tests.reference_report import (  # noqa: E402
     resolve_zone,
     up_down_us,
 )
-from tests.spec_examples import example_folders, load_example, parse_local_seconds  # noqa: E402
+from spec_examples import example_folders, load_example, parse_local_seconds
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 

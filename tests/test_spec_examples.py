@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import SPEC_EXAMPLES
+from spec_examples import example_folders
 
-EXAMPLES = sorted(p for p in SPEC_EXAMPLES.glob("ex*") if p.is_dir())
+EXAMPLES = example_folders()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
