@@ -7,11 +7,12 @@ form go through a fast path, and only the misses pay for normalisation.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from models.base import micros_to_datetime
 
 DAY_SECONDS = 86_400
 Parser = Callable[[pd.Series], "tuple[np.ndarray, np.ndarray]"]
@@ -129,7 +130,4 @@ def parse_instant(text: str) -> int:
 
 
 def format_instant(micros: int) -> str:
-    moment = datetime.fromtimestamp(micros // 1_000_000, tz=timezone.utc).replace(
-        microsecond=micros % 1_000_000
-    )
-    return moment.isoformat().replace("+00:00", "Z")
+    return micros_to_datetime(micros).isoformat().replace("+00:00", "Z")

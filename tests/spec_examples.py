@@ -15,8 +15,6 @@ import pandas as pd
 
 from conftest import SPEC_EXAMPLES
 
-
-
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
