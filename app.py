@@ -18,7 +18,7 @@ from controllers import register_blueprints
 from controllers.cli import register_cli
 from controllers.errors import register_error_handlers
 from models.db import redacted_url
-from services.runtime import EXTENSION_KEY, Runtime
+from runtime import EXTENSION_KEY, Runtime
 
 log = logging.getLogger("store_monitor")
 

@@ -5,6 +5,7 @@ values (`Config(database_url=...)`) instead of patching the process environment.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'store_monitor.sqlite'}"
+REPORT_BACKENDS = ("threads", "celery")
 
 
 class ConfigError(ValueError):
@@ -33,10 +35,49 @@ def _int_setting(values: Mapping[str, str], name: str, default: int, minimum: in
     return value
 
 
+def _float_setting(values: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = values.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool_setting(values: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (values.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {values.get(name)!r}")
+
+
+def _text_setting(values: Mapping[str, str], name: str) -> str | None:
+    raw = (values.get(name) or "").strip()
+    return raw or None
+
+
 def _dir_setting(values: Mapping[str, str], name: str, default: Path) -> Path:
     raw = values.get(name)
     path = Path(raw.strip()) if raw and raw.strip() else default
     return path if path.is_absolute() else (Path.cwd() / path)
+
+
+def is_loopback_host(host: str) -> bool:
+    """AUTH_REQUIRED defaults to false only where nobody else can reach the port (SPEC 8)."""
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -48,10 +89,30 @@ class Config:
     report_workers: int = 4
     host: str = "127.0.0.1"
     port: int = 5000
+    # SPEC 6: where report work runs.
+    report_backend: str = "threads"
+    broker_url: str | None = None
+    report_shards: int = 4
+    job_lease_seconds: int = 60
+    # SPEC 7: webhooks.
+    webhook_secret: str | None = None
+    webhook_allow_private: bool = False
+    # SPEC 8: access control; None = decided by `host` (see `auth_is_required`).
+    auth_required: bool | None = None
+    trigger_rate_limit: str = "30/minute"
+    rate_limit_storage_url: str = "memory://"
+    # Ingestion: how long a snapshot file must stay unchanged before the service loads it.
+    load_settle_seconds: float = 2.0
+    # Polls older than this many days (before the newest poll) are pruned after a load; 0 = keep all.
+    poll_retention_days: int = 400
     # Limits on client input (documented in the README, enforced by the controllers).
     max_store_ids: int = 10_000
     max_store_id_length: int = 255
     max_request_bytes: int = 1_000_000
+
+    @property
+    def auth_is_required(self) -> bool:
+        return self.auth_required if self.auth_required is not None else not is_loopback_host(self.host)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Config:
@@ -62,6 +123,13 @@ class Config:
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if env is None else env)
         url = (values.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
+        backend = (values.get("REPORT_BACKEND") or "threads").strip().lower()
+        if backend not in REPORT_BACKENDS:
+            raise ConfigError(f"REPORT_BACKEND must be one of {', '.join(REPORT_BACKENDS)}, got {backend!r}")
+        broker_url = _text_setting(values, "BROKER_URL")
+        if backend == "celery" and broker_url is None:
+            raise ConfigError("REPORT_BACKEND=celery needs BROKER_URL (amqp://… or redis://…)")
+        auth_raw = (values.get("AUTH_REQUIRED") or "").strip()
         return cls(
             database_url=url,
             csv_dir=_dir_setting(values, "CSV_DIR", PROJECT_ROOT / "csv_files"),
@@ -70,6 +138,17 @@ class Config:
             report_workers=_int_setting(values, "REPORT_WORKERS", 4, 1),
             host=(values.get("HOST") or "127.0.0.1").strip(),
             port=_int_setting(values, "PORT", 5000, 0),
+            report_backend=backend,
+            broker_url=broker_url,
+            report_shards=_int_setting(values, "REPORT_SHARDS", 4, 1),
+            job_lease_seconds=_int_setting(values, "JOB_LEASE_SECONDS", 60, 1),
+            webhook_secret=_text_setting(values, "WEBHOOK_SECRET"),
+            webhook_allow_private=_bool_setting(values, "WEBHOOK_ALLOW_PRIVATE", False),
+            auth_required=_bool_setting(values, "AUTH_REQUIRED", False) if auth_raw else None,
+            trigger_rate_limit=(values.get("TRIGGER_RATE_LIMIT") or "30/minute").strip(),
+            rate_limit_storage_url=_text_setting(values, "RATE_LIMIT_STORAGE_URL") or "memory://",
+            load_settle_seconds=_float_setting(values, "LOAD_SETTLE_SECONDS", 2.0, 0.0),
+            poll_retention_days=_int_setting(values, "POLL_RETENTION_DAYS", 400, 0),
         )
 
     def with_changes(self, **changes: Any) -> Config:

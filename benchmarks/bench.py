@@ -8,7 +8,7 @@ One command, run from anywhere with the project's Python:
     python benchmarks/bench.py --skip-mysql         # SQLite only
     python benchmarks/bench.py --quick              # smoke run, 2000 stores (~30 s)
 
-Scale 1 is every real store of ../shared/data/loop_sample/2023 (~13.5k) with 7.75 days of
+Scale 1 is every real store of data/loop_sample/2023 (~13.5k) with 7.75 days of
 hourly polls (~1.8M rows); scale k clones stores up to k times as many. Generated data is cached
 in --workdir keyed by scale. Every measured step runs in a fresh subprocess (imports and cold
 in-process caches count); its peak RSS is the child's ru_maxrss from os.wait4, and the running
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL_DIR = (ROOT / ".." / "shared" / "data" / "loop_sample" / "2023").resolve()
+REAL_DIR = ROOT / "data" / "loop_sample" / "2023"
 GENERATOR = ROOT / "scripts" / "generate_data.py"
 DAYS = 7.75
 QUICK_STORES = 2000

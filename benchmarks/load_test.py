@@ -5,7 +5,7 @@
     python benchmarks/load_test.py --clients 8 --seconds 10 --data DIR
 
 What it does:
-1. data: DIR from --data, or `scripts/generate_data.py --real-dir ../shared/data/loop_sample/2023
+1. data: DIR from --data, or `scripts/generate_data.py --real-dir data/loop_sample/2023
    --stores 2000 --days 7` into a temporary folder;
 2. starts `python app.py` (this Python, cwd = project root) on a free port of 127.0.0.1 with
    DATABASE_URL = a fresh SQLite file, CSV_DIR = the data, REPORT_DIR = a temporary folder and
@@ -40,7 +40,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_DIR = ROOT.parent / "shared" / "data" / "loop_sample" / "2023"
+REAL_DIR = ROOT / "data" / "loop_sample" / "2023"
 HOST = "127.0.0.1"
 REPORT_HEADER = (b"store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
                  b"downtime_last_hour,downtime_last_day,downtime_last_week")

@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
 from models.db import redacted_url
-from services.ingestion import LoadResult, load_directory
-from services.parsing import format_instant, parse_instant
-from services.report_builder import NoDataError, build_report, write_report_csv
-from services.runtime import runtime_of
+from services.ingest.loader import LoadResult, load_directory
+from services.ingest.parsing import format_instant, parse_instant
+from services.reports.builder import NoDataError, build_report, write_report_csv
+from runtime import runtime_of
 
 
 def _setup_logging() -> None:

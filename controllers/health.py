@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from models import store_data
 from models.db import read_tx, redacted_url
 from models.tables import DataLoad, Store
-from services.runtime import runtime_of
+from runtime import runtime_of
 
 bp = Blueprint("health", __name__)
 

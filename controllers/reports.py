@@ -10,9 +10,9 @@ from flask import Blueprint, Response, jsonify, request, send_file, url_for
 from controllers.errors import ApiError
 from models import report_jobs
 from models.tables import Report
-from services.jobs import ReportRequest
-from services.parsing import format_instant, parse_instant
-from services.runtime import runtime_of
+from services.jobs.runner import ReportRequest
+from services.ingest.parsing import format_instant, parse_instant
+from runtime import runtime_of
 
 bp = Blueprint("reports", __name__)
 

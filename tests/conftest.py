@@ -17,10 +17,11 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from config import Config  # noqa: E402
-from services.runtime import Runtime, runtime_of  # noqa: E402
+from runtime import Runtime, runtime_of  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-SPEC_EXAMPLES = SHARED / "spec_examples"
+DATA = ROOT / "data"
+SPEC_EXAMPLES = DATA / "spec_examples"
+REAL_2023 = DATA / "loop_sample" / "2023"
 MYSQL_SERVER_URL = os.environ.get("MYSQL_TEST_URL", "mysql+pymysql://root@127.0.0.1:3306")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

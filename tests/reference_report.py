@@ -4,7 +4,7 @@ Why it exists: the production engine (`services/report_engine.py`) is vectorised
 hard to read; this module states the rules one store at a time with `datetime` + `zoneinfo`
 and exact integer/`Fraction` arithmetic, so the property tests can compare the two.  Nothing
 here is optimised — clarity first.  It has the same interface as
-`services.report_engine.compute_uptime`.
+`services.reports.engine.compute_uptime`.
 
 Conventions: every instant is an `int` of microseconds since the Unix epoch, UTC.
 """
@@ -289,7 +289,7 @@ def reference_uptime(
     now_us: int,
     stores: Sequence | None = None,
 ) -> pd.DataFrame:
-    """Same contract as `services.report_engine.compute_uptime`, computed plainly per store.
+    """Same contract as `services.reports.engine.compute_uptime`, computed plainly per store.
 
     Returns a float DataFrame indexed by 'store' with the six report columns, unrounded
     (hour values in minutes, day/week values in hours).  Stores listed in `stores` get a row

@@ -1,4 +1,4 @@
-"""Minimal loaders for the worked examples in ../shared/spec_examples (SPEC 2.6).
+"""Minimal loaders for the worked examples in data/spec_examples (SPEC 2.6).
 
 Why so simple: the examples are tiny, clean CSVs; parsing them with the `csv` module keeps the
 reference tests independent of the project's own ingestion code.  The frames they return have

@@ -12,8 +12,8 @@ import pytest
 from app import create_app
 from conftest import combine_examples
 from models import report_jobs
-from services.ingestion import load_directory
-from services.runtime import runtime_of
+from services.ingest.loader import load_directory
+from runtime import runtime_of
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
           "downtime_last_hour,downtime_last_day,downtime_last_week")

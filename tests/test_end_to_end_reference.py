@@ -16,14 +16,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SHARED
+from conftest import REAL_2023, ROOT
 from reference_report import reference_uptime
 from spec_examples import parse_local_seconds, parse_utc_us
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from generate_data import generate  # noqa: E402
 
-REAL_2023 = SHARED / "data" / "loop_sample" / "2023"
 STORES = 150
 # The US spring-forward night (2023-03-12) falls inside the week of the second report.
 END = datetime(2023, 3, 14, 18, 13, 22, tzinfo=timezone.utc)

@@ -1,6 +1,6 @@
 """Property test: the vectorised engine agrees with the plain reference on random data.
 
-Why: `services.report_engine.compute_uptime` is fast but intricate (DST, overnight hours,
+Why: `services.reports.engine.compute_uptime` is fast but intricate (DST, overnight hours,
 midpoint interpolation, look-back edges); `tests/reference_report.py` states SPEC section 2
 plainly.  Hypothesis generates small datasets that concentrate on the hard cases — weeks with
 DST changes in several hemispheres, half-hour and 45-minute zones, polls exactly on interval
@@ -19,7 +19,7 @@ import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from services.report_engine import compute_uptime  # must fail loudly if missing
+from services.reports.engine import compute_uptime  # must fail loudly if missing
 from reference_report import (
     input_frames,
     COLUMNS,

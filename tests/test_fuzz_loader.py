@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from models.db import init_schema, make_engine
-from services.ingestion import load_directory
+from services.ingest.loader import load_directory
 
 FUZZ = settings(
     max_examples=100,

@@ -292,7 +292,7 @@ def test_real_dir_drops_hours_and_zones(tmp_path: Path) -> None:
     assert res["stores_without_hours"] > 1 and res["stores_without_timezone"] > 1
 
 
-REAL_2023 = Path(__file__).resolve().parents[2] / "shared" / "data" / "loop_sample" / "2023"
+from conftest import REAL_2023  # noqa: E402
 
 
 def test_real_2023_sample_keeps_real_values(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from controllers import SECURITY_HEADERS
 from models import report_jobs
-from services.ingestion import load_directory
+from services.ingest.loader import load_directory
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
           "downtime_last_hour,downtime_last_day,downtime_last_week")

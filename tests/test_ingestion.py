@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from conftest import write_inputs
-from services.ingestion import load_directory
-from services.parsing import parse_instant
+from services.ingest.loader import load_directory
+from services.ingest.parsing import parse_instant
 
 POLL_HEADER = "store_id,status,timestamp_utc\n"
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from models import store_data
-from services.ingestion import load_directory
-from services.parsing import parse_instant
-from services.report_builder import InputsCache, build_report
+from services.ingest.loader import load_directory
+from services.ingest.parsing import parse_instant
+from services.reports.builder import InputsCache, build_report
 from conftest import combine_examples
 
 

@@ -412,7 +412,7 @@ def reload_references(small_data: Path, tmp_path_factory: pytest.TempPathFactory
     computed with the CLI commands (`load-data`, `report`) through Flask's CLI runner."""
     from app import create_app
     from config import Config
-    from services.runtime import runtime_of
+    from runtime import runtime_of
 
     base = tmp_path_factory.mktemp("reload-refs")
     store_ids = sorted({row["store_id"] for row in csv.DictReader(open(small_data / "store_status.csv"))})

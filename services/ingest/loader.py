@@ -23,10 +23,10 @@ from sqlalchemy import Connection, Engine, Row
 from models import store_data
 from models.db import read_tx, write_tx
 from models.tables import DataLoad, LoadedFile
-from services.csv_input import HOURS, POLLS, ZONES, MissingColumnError, RawTable, locate_inputs, read_table
-from services.locks import load_lock
-from services.parsing import parse_days, parse_local_times, parse_statuses, parse_timestamps
-from services.timezones import DEFAULT_ZONE, known_zones
+from services.ingest.csv_input import HOURS, POLLS, ZONES, MissingColumnError, RawTable, locate_inputs, read_table
+from services.ingest.locks import load_lock
+from services.ingest.parsing import parse_days, parse_local_times, parse_statuses, parse_timestamps
+from services.reports.timezones import DEFAULT_ZONE, known_zones
 
 log = logging.getLogger(__name__)
 

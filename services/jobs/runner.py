@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from models import report_jobs, store_data
 from models.db import read_tx
 from models.tables import Report
-from services.report_builder import InputsCache, NoDataError, build_report, write_report_csv
+from services.reports.builder import InputsCache, NoDataError, build_report, write_report_csv
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from models import store_data
 from models.db import read_tx
 from models.store_data import ReportInputs
-from services.report_engine import LOOKBACK_US, REPORT_COLUMNS, compute_uptime
+from services.reports.engine import LOOKBACK_US, REPORT_COLUMNS, compute_uptime
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from services.ingestion import LoadResult, load_directory
+from services.ingest.loader import LoadResult, load_directory
 
 log = logging.getLogger(__name__)
 

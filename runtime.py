@@ -15,9 +15,9 @@ from sqlalchemy.exc import DBAPIError
 
 from config import Config
 from models.db import init_schema, make_engine, redacted_url
-from services.jobs import ReportRunner
-from services.report_builder import InputsCache
-from services.scheduler import ReloadScheduler
+from services.jobs.runner import ReportRunner
+from services.reports.builder import InputsCache
+from services.jobs.reload import ReloadScheduler
 
 log = logging.getLogger(__name__)
 

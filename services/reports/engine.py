@@ -17,7 +17,7 @@ from typing import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from services.timezones import resolve_zone, wall_to_utc
+from services.reports.timezones import resolve_zone, wall_to_utc
 
 MINUTE_US = 60_000_000
 HOUR_US = 60 * MINUTE_US
