@@ -107,6 +107,7 @@ class Report(Base):
     now_us: Mapped[Optional[int]] = mapped_column(BigInteger)
     cache_key: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     timings: Mapped[Optional[str]] = mapped_column(Text)  # JSON: seconds spent reading, computing, writing
+    warnings: Mapped[Optional[str]] = mapped_column(Text)  # JSON list: what the report could not honour
     # Who asked and who is told (SPEC 7, 8).
     webhook_url: Mapped[Optional[str]] = mapped_column(Text)
     schedule_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
