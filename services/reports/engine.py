@@ -49,9 +49,10 @@ class Timeline:
     """Every store's business time cut into pieces of constant status.
 
     Times are float µs relative to `anchor_us`. `business` is 1.0 on business time; `up` /
-    `down` are 1.0 on business time with an observed status active / inactive, else 0.0. `mark` counts, per
-    piece, the extra boundary events passed to `timeline` up to the piece's start (−1 before
-    the first), so pieces never straddle a boundary (local midnights, for day totals).
+    `down` are 1.0 on business time with an observed status active / inactive, else 0.0.
+    `mark` (empty without boundaries) counts, per piece, the extra boundary events passed to
+    `timeline` up to the piece's start (−1 before the first), so pieces never straddle a
+    boundary (local midnights, for day totals).
     """
 
     universe: pd.Index
@@ -237,16 +238,14 @@ def observations(
     if code_bits < 1:
         raise ValueError("the span of a report is too long for microsecond arithmetic")
     top = max(int(code.max(initial=0)), int(interval_code.max(initial=0)))
+    if top >> code_bits == 0:
+        return _observations_block(code, rel_us, active, interval_code, open_us, close_us, 0, time_bits, span[0])
     parts = []
     for block in range((top >> code_bits) + 1):
-        if top >> code_bits:
-            polls_in, intervals_in = (code >> code_bits) == block, (interval_code >> code_bits) == block
-            args = (code[polls_in], rel_us[polls_in], active[polls_in], interval_code[intervals_in],
-                    open_us[intervals_in], close_us[intervals_in])
-        else:
-            args = (code, rel_us, active, interval_code, open_us, close_us)
-        local = _observations_block(*args, block << code_bits, time_bits, span[0])
-        parts.append(local)
+        polls_in, intervals_in = (code >> code_bits) == block, (interval_code >> code_bits) == block
+        parts.append(_observations_block(
+            code[polls_in], rel_us[polls_in], active[polls_in], interval_code[intervals_in],
+            open_us[intervals_in], close_us[intervals_in], block << code_bits, time_bits, span[0]))
     return tuple(np.concatenate(column) for column in zip(*parts))  # type: ignore[return-value]
 
 
@@ -303,7 +302,7 @@ def _sweep(
     ev_code = np.concatenate([
         interval_code, interval_code,
         obs_code[first_obs], obs_code[sw], obs_code[last_obs], b_code,
-    ]).astype(np.int64)
+    ]).astype(np.int64, copy=False)
     ev_time = np.concatenate([
         open_us.astype(np.float64), close_us.astype(np.float64),
         np.full(first_obs.sum(), -_FAR_US, dtype=np.float64), midpoints[sw] if len(sw) else np.zeros(0),
@@ -325,9 +324,9 @@ def _sweep(
     if nd:
         mark = np.cumsum(np.concatenate([zeros(len(order) - nd, np.int64), np.ones(nd, np.int64)])[order])[:-1] - 1
     else:
-        mark = np.zeros(max(len(order) - 1, 0), dtype=np.int64)
-    same = ev_code[1:] == ev_code[:-1] if len(ev_code) else np.zeros(0, dtype=bool)
-    business = np.where(same, business, 0.0)
+        mark = np.zeros(0, dtype=np.int64)
+    # A piece running from one store's last event to the next store's first has weight 0:
+    # every interval of the first store has closed (intervals end inside the span).
     weight = business * observed
     return Timeline(universe, int(anchor_us), ev_code[:-1], ev_time[:-1], ev_time[1:],
                     business, weight * active, weight * (1 - active), mark)
