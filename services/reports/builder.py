@@ -1,82 +1,48 @@
 """From database to report CSV: one snapshot read, the engine, an atomic file write.
 
-The service keeps the inputs of the latest full read in memory, keyed by data version and
-now, so that repeated reports on unchanged data skip the database entirely.
+`build` is the one entry point for report jobs: given the stored params it builds the
+standard report (SPEC 2) or a range report (SPEC 5, services/reports/ranges.py).
 """
 from __future__ import annotations
 
 import logging
 import os
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from models import store_data
-from models.db import read_tx
-from models.store_data import ReportInputs
-from services.reports.engine import LOOKBACK_US, REPORT_COLUMNS, compute_uptime
+from models.report_inputs import ReportInputs
+from services.reports.engine import REPORT_COLUMNS, compute_uptime
+from services.reports.inputs import (
+    BuiltReport, InputsCache, NoDataError, ProgressCallback, missing_store_warnings, read_inputs,
+)
+from services.reports.ranges import build_range_report
+from services.reports.spec import ReportSpec
+
+__all__ = ["HEADER", "BuiltReport", "InputsCache", "NoDataError", "build", "build_report", "write_report_csv"]
 
 log = logging.getLogger(__name__)
 
 HEADER = ["store_id", *REPORT_COLUMNS]
-ProgressCallback = Callable[[float], None]
 
 
-class NoDataError(RuntimeError):
-    """There are no polls to report on (nothing loaded yet)."""
-
-
-@dataclass
-class BuiltReport:
-    frame: pd.DataFrame  # HEADER columns, rounded, sorted by store_id
-    now_us: int
-    data_version: int
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-class InputsCache:
-    """The last full-database read. It serves every later report on the same data version
-    whose window it covers (same or later now), so a warm service skips the database."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inputs: ReportInputs | None = None
-
-    def get(self, version: int, as_of_us: int | None) -> ReportInputs | None:
-        with self._lock:
-            inputs = self._inputs
-        if inputs is None or inputs.data_version != version or inputs.latest_us is None:
-            return None
-        now = inputs.latest_us if as_of_us is None else as_of_us
-        return inputs if inputs.covers(now, LOOKBACK_US) else None
-
-    def put(self, inputs: ReportInputs) -> None:
-        with self._lock:
-            self._inputs = inputs
-
-
-def read_inputs(
-    engine: Engine, as_of_us: int | None, store_ids: Sequence[str] | None, cache: InputsCache | None
-) -> ReportInputs:
-    if cache is not None:
-        with read_tx(engine) as conn:
-            version = store_data.data_version(conn)
-        cached = cache.get(version, as_of_us)
-        if cached is not None:
-            log.debug("report inputs served from memory (data version %d)", version)
-            return cached
-    with read_tx(engine) as conn:
-        inputs = store_data.read_report_inputs(conn, as_of_us, LOOKBACK_US, store_ids)
-    if cache is not None and store_ids is None:
-        cache.put(inputs)
-    return inputs
+def build(
+    engine: Engine,
+    params: Mapping[str, Any],
+    cache: InputsCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuiltReport:
+    """The one entry point for report jobs: whatever report the stored params describe
+    (`ReportSpec.to_params`). Raises spec.InvalidReport for params that describe none."""
+    spec = ReportSpec.from_params(params).validate()
+    if spec.is_range:
+        return build_range_report(engine, spec, cache, progress)
+    return build_report(engine, spec.as_of_us, spec.store_ids, cache, progress)
 
 
 def build_report(
@@ -102,7 +68,9 @@ def build_report(
         now_us=now_us,
         data_version=inputs.data_version,
         timings={"read": round(read_done - started, 4), "compute": round(computed - read_done, 4)},
+        warnings=missing_store_warnings(store_ids, frame["store_id"], now_us),
     )
+
 
 
 def report_frame(inputs: ReportInputs, now_us: int, store_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -131,7 +99,7 @@ def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-            frame.to_csv(out, index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+            frame.to_csv(out, index=False, float_format="%.15g", lineterminator="\n")
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp_name, path)
