@@ -12,7 +12,9 @@ from sqlalchemy.exc import DBAPIError
 from models.db import redacted_url
 from services.ingest.loader import LoadResult, load_directory
 from services.ingest.parsing import format_instant, parse_instant
-from services.reports.builder import NoDataError, build_report, write_report_csv
+from services.reports.builder import NoDataError, build, write_report_csv
+from services.reports.spec import InvalidReport
+from controllers.cli_ranges import range_options, range_spec, register_range_cli
 from runtime import runtime_of
 
 
@@ -38,6 +40,8 @@ def echo_load_result(result: LoadResult) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    register_range_cli(app)
+
     @app.cli.command("load-data")
     @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
                   help="Folder with the CSV files (default: CSV_DIR).")
@@ -61,11 +65,14 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("report")
     @click.option("--as-of", "as_of", default=None, help="The report's now, ISO-8601 (default: latest poll).")
+    @range_options
     @click.option("--store-id", "store_ids", multiple=True, help="Only these stores (repeatable).")
     @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
                   help="Where to write the report CSV.")
-    def report(as_of: str | None, store_ids: tuple[str, ...], out: Path) -> None:
-        """Compute a report now, in the foreground, and write its CSV."""
+    def report(as_of: str | None, range_from: str | None, range_to: str | None, last_hours: float | None,
+               store_ids: tuple[str, ...], out: Path) -> None:
+        """Compute a report now, in the foreground, and write its CSV (a range report with
+        --from/--to/--last-hours, SPEC 5)."""
         _setup_logging()
         as_of_us = None
         if as_of is not None:
@@ -73,11 +80,16 @@ def register_cli(app: Flask) -> None:
                 as_of_us = parse_instant(as_of)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--as-of") from None
+        spec = range_spec(range_from, range_to, last_hours, store_ids, as_of_us)
         runtime = runtime_of(app)
         try:
             runtime.ensure_schema()
-            built = build_report(runtime.engine, as_of_us, [s.strip() for s in store_ids] or None)
+            built = build(runtime.engine, spec.to_params())
             write_report_csv(built.frame, out)
+            for warning in built.warnings:
+                click.echo(f"warning: {warning}", err=True)
+        except InvalidReport as exc:
+            raise click.UsageError(str(exc)) from None
         except NoDataError as exc:
             raise click.ClickException(str(exc)) from None
         except DBAPIError as exc:
@@ -86,5 +98,5 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
         click.echo(
             f"wrote {len(built.frame)} stores to {out} (now = {format_instant(built.now_us)}, "
-            f"read {built.timings['read']:.2f}s, compute {built.timings['compute']:.2f}s)"
+            + ", ".join(f"{step} {seconds:.2f}s" for step, seconds in built.timings.items()) + ")"
         )

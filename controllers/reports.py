@@ -11,6 +11,8 @@ from controllers.errors import ApiError
 from models import report_jobs
 from models.tables import Report
 from services.jobs.runner import ReportRequest
+from services.reports.spec import InvalidReport
+from controllers.range_params import parse_range
 from services.ingest.parsing import format_instant, parse_instant
 from runtime import runtime_of
 
@@ -86,7 +88,11 @@ def parse_report_request() -> ReportRequest:
             raise ApiError(400, str(exc)) from None
         if not AS_OF_MIN_US <= as_of_us < AS_OF_MAX_US:
             raise ApiError(400, "as_of must lie between 1970 and 2100")
-    return ReportRequest(store_ids=store_ids, as_of_us=as_of_us)
+    span = parse_range(lambda name: _collect(name, body))
+    try:
+        return ReportRequest(store_ids=store_ids, as_of_us=as_of_us, **span).validate()
+    except InvalidReport as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 @bp.route("/trigger_report", methods=["GET", "POST"])
@@ -183,4 +189,15 @@ def report_summary(report: Report, progress: float | None) -> dict[str, Any]:
         "row_count": report.row_count,
         "data_version": report.data_version,
         "error": report.error,
+        "warnings": json.loads(report.warnings) if report.warnings else [],
+        **_range_summary(params),
     }
+
+
+def _range_summary(params: dict[str, Any]) -> dict[str, Any]:
+    """A range report's asked range (SPEC 5.2), as asked: `to` None means the latest poll."""
+    if params.get("kind") != "range":
+        return {}
+    instant = lambda us: format_instant(us) if us is not None else None  # noqa: E731
+    return {"kind": "range", "from": instant(params.get("from_us")), "to": instant(params.get("to_us")),
+            "last_hours": params.get("last_hours")}

@@ -23,7 +23,8 @@ from sqlalchemy.exc import DBAPIError
 from models import report_jobs, store_data
 from models.db import read_tx
 from models.tables import Report
-from services.reports.builder import InputsCache, NoDataError, build_report, write_report_csv
+from services.reports.builder import InputsCache, NoDataError, build, write_report_csv
+from services.reports.spec import InvalidReport, ReportSpec
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +32,17 @@ FAILURE_SAVE_RETRY_SECONDS = 600
 
 
 @dataclass(frozen=True)
-class ReportRequest:
-    store_ids: tuple[str, ...] | None = None
-    as_of_us: int | None = None
-
-    def to_params(self) -> dict[str, Any]:
-        return {"store_ids": list(self.store_ids) if self.store_ids is not None else None, "as_of_us": self.as_of_us}
+class ReportRequest(ReportSpec):
+    """A report to run: the builder's ReportSpec (standard or range), stored as its params."""
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ReportRequest:
-        ids = params.get("store_ids")
-        return cls(tuple(ids) if ids is not None else None, params.get("as_of_us"))
+        spec = ReportSpec.from_params(params)
+        return cls(spec.store_ids, spec.as_of_us, spec.from_us, spec.to_us, spec.last_hours)
 
     def cache_key(self, data_version: int) -> str:
         ids = sorted(set(self.store_ids)) if self.store_ids is not None else None
-        blob = json.dumps({"ids": ids, "as_of": self.as_of_us, "version": data_version}, sort_keys=True)
+        blob = json.dumps({**self.to_params(), "store_ids": ids, "version": data_version}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -100,9 +97,8 @@ class ReportRunner:
             key = request.cache_key(version)
             if self._reuse(report_id, key):
                 return
-            built = build_report(
-                self.engine, request.as_of_us, request.store_ids, self.cache,
-                progress=lambda f: self._set_progress(report_id, f),
+            built = build(
+                self.engine, request.to_params(), self.cache, progress=lambda f: self._set_progress(report_id, f),
             )
             file_name = f"report_{report_id}.csv"
             write_started = time.perf_counter()
@@ -116,6 +112,7 @@ class ReportRunner:
                 self.engine, report_id, file_name=file_name, row_count=len(built.frame),
                 data_version=built.data_version, now_us=built.now_us,
                 cache_key=key if built.data_version == version else None, timings=built.timings,
+                warnings=built.warnings,
             )
             log.info("report %s complete: %d stores in %.2fs %s", report_id, len(built.frame),
                      built.timings["total"], built.timings)
@@ -159,18 +156,19 @@ class ReportWriteError(RuntimeError):
     pass
 
 
-_EXPECTED = (NoDataError, ReportWriteError, DBAPIError)
+_EXPECTED = (NoDataError, InvalidReport, ReportWriteError, DBAPIError)
 
 
 def _failure_message(exc: Exception) -> str:
     if isinstance(exc, DBAPIError):
         detail = str(exc.orig) if exc.orig is not None else type(exc).__name__
         return f"database error: {detail}"[:500]
-    if isinstance(exc, (NoDataError, ReportWriteError)):
+    if isinstance(exc, (NoDataError, InvalidReport, ReportWriteError)):
         return str(exc)
     return f"internal error: {type(exc).__name__}: {exc}"[:500]
 
 
 def _describe(request: ReportRequest) -> str:
     stores = "all stores" if request.store_ids is None else f"{len(request.store_ids)} store(s)"
-    return stores + (f", as_of={request.as_of_us}" if request.as_of_us is not None else "")
+    what = stores + (f", as_of={request.as_of_us}" if request.as_of_us is not None else "")
+    return what + (f", range {request.from_us}..{request.to_us} last_hours={request.last_hours}" if request.is_range else "")

@@ -54,7 +54,7 @@ def compute_range_data(
     if latest is None:
         raise NoDataError("no polls have been loaded yet: load the CSV files first")
     from_us, to_us = spec.validate().resolve_range(latest)
-    inputs = read_inputs(engine, to_us, to_us - from_us + RANGE_LOOKBACK_US, spec.store_ids, cache)
+    inputs = read_inputs(engine, to_us, spec.store_ids, cache, lookback_us=to_us - from_us + RANGE_LOOKBACK_US)
     stores = inputs.stores
     wanted = stores["first_poll_us"].to_numpy(dtype=np.int64) <= to_us
     if spec.store_ids is not None:
