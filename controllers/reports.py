@@ -198,6 +198,9 @@ def _range_summary(params: dict[str, Any]) -> dict[str, Any]:
     """A range report's asked range (SPEC 5.2), as asked: `to` None means the latest poll."""
     if params.get("kind") != "range":
         return {}
-    instant = lambda us: format_instant(us) if us is not None else None  # noqa: E731
-    return {"kind": "range", "from": instant(params.get("from_us")), "to": instant(params.get("to_us")),
-            "last_hours": params.get("last_hours")}
+    return {"kind": "range", "from": _instant_or_none(params.get("from_us")),
+            "to": _instant_or_none(params.get("to_us")), "last_hours": params.get("last_hours")}
+
+
+def _instant_or_none(us: int | None) -> str | None:
+    return format_instant(us) if us is not None else None
