@@ -87,7 +87,7 @@ def register_cli(app: Flask) -> None:
             runtime.ensure_schema()
             built = build_report(runtime.engine, as_of_us, wanted)
             if to_stdout:
-                write_report_rows(built.frame, click.get_text_stream("stdout"))
+                write_report_rows(built.frame, sys.stdout)
             else:
                 write_report_csv(built.frame, out)
         except NoDataError as exc:
