@@ -9,12 +9,13 @@ import click
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
-from models.db import redacted_url
+from models.db import describe_database_error, redacted_url
 from services.ingest.loader import LoadResult, load_directory
 from services.ingest.parsing import format_instant, parse_instant
-from services.reports.builder import NoDataError, build, write_report_csv
+from services.reports.builder import NoDataError, build, write_report_csv, write_report_rows
 from services.reports.spec import InvalidReport
 from controllers.cli_ranges import range_options, range_spec, register_range_cli
+from services.reports.store_ids import InvalidStoreId, clean_store_ids
 from runtime import runtime_of
 
 
@@ -57,7 +58,8 @@ def register_cli(app: Flask) -> None:
             result = load_directory(runtime.engine, directory)
         except DBAPIError as exc:
             raise click.ClickException(
-                f"database {redacted_url(runtime.config.database_url)} failed: {exc.orig}"
+                f"{redacted_url(runtime.config.database_url)}: "
+                f"{describe_database_error(runtime.config.database_url, exc, detail=True)}"
             ) from None
         echo_load_result(result)
         if not result.ok:
@@ -67,36 +69,49 @@ def register_cli(app: Flask) -> None:
     @click.option("--as-of", "as_of", default=None, help="The report's now, ISO-8601 (default: latest poll).")
     @range_options
     @click.option("--store-id", "store_ids", multiple=True, help="Only these stores (repeatable).")
-    @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-                  help="Where to write the report CSV.")
+    @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+                  help="Where to write the report CSV ('-' for standard output); the folder must exist.")
     def report(as_of: str | None, range_from: str | None, range_to: str | None, last_hours: float | None,
                store_ids: tuple[str, ...], out: Path) -> None:
         """Compute a report now, in the foreground, and write its CSV (a range report with
         --from/--to/--last-hours, SPEC 5)."""
         _setup_logging()
+        to_stdout = str(out) == "-"
+        if not to_stdout and not out.parent.is_dir():
+            raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
         as_of_us = None
         if as_of is not None:
             try:
                 as_of_us = parse_instant(as_of)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--as-of") from None
-        spec = range_spec(range_from, range_to, last_hours, store_ids, as_of_us)
         runtime = runtime_of(app)
         try:
+            wanted = clean_store_ids(store_ids, runtime.config.max_store_ids) if store_ids else None
+        except InvalidStoreId as exc:
+            raise click.BadParameter(str(exc), param_hint="--store-id") from None
+        try:
             runtime.ensure_schema()
+            spec = range_spec(range_from, range_to, last_hours, wanted or (), as_of_us)
             built = build(runtime.engine, spec.to_params())
-            write_report_csv(built.frame, out)
-            for warning in built.warnings:
-                click.echo(f"warning: {warning}", err=True)
+            if to_stdout:
+                write_report_rows(built.frame, sys.stdout)
+            else:
+                write_report_csv(built.frame, out)
         except InvalidReport as exc:
             raise click.UsageError(str(exc)) from None
         except NoDataError as exc:
             raise click.ClickException(str(exc)) from None
         except DBAPIError as exc:
-            raise click.ClickException(f"database error: {exc.orig}") from None
+            raise click.ClickException(describe_database_error(runtime.config.database_url, exc, detail=True)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+        for warning in built.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        count = len(built.frame)
         click.echo(
-            f"wrote {len(built.frame)} stores to {out} (now = {format_instant(built.now_us)}, "
-            + ", ".join(f"{step} {seconds:.2f}s" for step, seconds in built.timings.items()) + ")"
+            f"wrote {count} store{'' if count == 1 else 's'} to {'standard output' if to_stdout else out} "
+            f"(now = {format_instant(built.now_us)}, "
+            + ", ".join(f"{step} {seconds:.2f}s" for step, seconds in built.timings.items()) + ")",
+            err=to_stdout,
         )

@@ -8,11 +8,13 @@ import click
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
+from models.db import describe_database_error
 from runtime import runtime_of
 from services.ingest.parsing import parse_instant
 from services.reports.builder import NoDataError, write_report_csv
 from services.reports.ranges import compute_range_data, incidents_frame
 from services.reports.spec import InvalidReport, ReportSpec
+from services.reports.store_ids import InvalidStoreId, clean_store_ids
 
 
 def range_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,7 +41,7 @@ def range_spec(range_from: str | None, range_to: str | None, last_hours: float |
     hours: float | None = last_hours
     if hours is not None and float(hours).is_integer():
         hours = int(hours)
-    spec = ReportSpec(store_ids=tuple(s.strip() for s in store_ids) or None, as_of_us=as_of_us,
+    spec = ReportSpec(store_ids=tuple(store_ids) or None, as_of_us=as_of_us,
                       from_us=_instant(range_from, "--from"), to_us=_instant(range_to, "--to"), last_hours=hours)
     try:
         return spec.validate()
@@ -58,8 +60,14 @@ def register_range_cli(app: Flask) -> None:
         """Write every incident (maximal inactive business interval) of a range as CSV."""
         if range_from is None and last_hours is None:
             raise click.UsageError("give --from or --last-hours")
-        spec = range_spec(range_from, range_to, last_hours, store_ids)
+        if not out.parent.is_dir():
+            raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
         runtime = runtime_of(app)
+        try:
+            wanted = clean_store_ids(store_ids, runtime.config.max_store_ids) if store_ids else ()
+        except InvalidStoreId as exc:
+            raise click.BadParameter(str(exc), param_hint="--store-id") from None
+        spec = range_spec(range_from, range_to, last_hours, wanted)
         try:
             runtime.ensure_schema()
             data = compute_range_data(runtime.engine, spec)
@@ -70,7 +78,7 @@ def register_range_cli(app: Flask) -> None:
         except NoDataError as exc:
             raise click.ClickException(str(exc)) from None
         except DBAPIError as exc:
-            raise click.ClickException(f"database error: {exc.orig}") from None
+            raise click.ClickException(describe_database_error(runtime.config.database_url, exc, detail=True)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
         for warning in data.warnings:

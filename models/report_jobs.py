@@ -66,7 +66,7 @@ def mark_complete(
     _update(
         engine, report_id, status=COMPLETE, finished_at=_now(), progress=1.0, file_name=file_name,
         row_count=row_count, data_version=data_version, now_us=now_us, cache_key=cache_key,
-        timings=json.dumps(timings), warnings=json.dumps(warnings) if warnings else None,
+        timings=json.dumps(timings), warnings=json.dumps(warnings or []),
     )
 
 

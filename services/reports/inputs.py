@@ -88,4 +88,4 @@ def missing_store_warnings(store_ids: Sequence[str] | None, found: pd.Series, en
     if not missing:
         return []
     shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
-    return [f"no polls up to {format_instant(end_us)} for store_id {shown}"]
+    return [f"unknown store_id (no polls at or before {format_instant(end_us)}), not in the report: {shown}"]
