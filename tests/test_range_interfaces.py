@@ -192,3 +192,25 @@ def test_a_long_range_reads_every_poll(app, tmp_path: Path) -> None:
     rows = read_rows(out.read_text())
     # Inactive from the midpoint of Mar 1 / Jul 1 to the midpoint of Jul 1 / Dec 25.
     assert [(r["start"], r["end"]) for r in rows] == [("2022-05-01T00:00:00Z", "2022-09-27T12:00:00Z")]
+
+
+def test_stored_params_describe_the_range_report(runtime) -> None:
+    """Report jobs keep their params as JSON and run them through builder.build: a range report
+    (with `to` left to the data and last_hours) survives the round trip unchanged."""
+    import json as json_module
+
+    from services.reports.builder import build
+    from services.reports.ranges import build_range_report
+    from services.reports.spec import InvalidReport, ReportSpec
+
+    load_directory(runtime.engine, SPEC_EXAMPLES / "ex7")
+    spec = ReportSpec(store_ids=("r2", "r1"), last_hours=33)
+    params = json_module.loads(json_module.dumps(spec.to_params()))
+    assert params["kind"] == "range" and ReportSpec.from_params(params) == spec
+    built = build(runtime.engine, params)
+    assert list(built.frame.columns) == RANGE_HEADER.split(",")
+    assert built.from_us == built.now_us - 33 * 3_600_000_000
+    direct = build_range_report(runtime.engine, spec)
+    assert built.frame.equals(direct.frame)
+    with pytest.raises(InvalidReport, match="as_of"):
+        build(runtime.engine, {**params, "as_of_us": 0})
