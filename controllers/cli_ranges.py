@@ -1,6 +1,7 @@
 """`flask --app app incidents` and the range options of `report` (SPEC 5.2)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from models.db import describe_database_error
 from runtime import runtime_of
 from services.ingest.parsing import parse_instant
-from services.reports.builder import NoDataError, write_report_csv
+from services.reports.builder import NoDataError, write_report_csv, write_report_rows
 from services.reports.ranges import compute_range_data, incidents_frame
 from services.reports.spec import InvalidReport, ReportSpec
 from services.reports.store_ids import InvalidStoreId, clean_store_ids
@@ -53,14 +54,15 @@ def register_range_cli(app: Flask) -> None:
     @app.cli.command("incidents")
     @range_options
     @click.option("--store-id", "store_ids", multiple=True, help="Only these stores (repeatable).")
-    @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-                  help="Where to write the incidents CSV.")
+    @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+                  help="Where to write the incidents CSV ('-' for standard output); the folder must exist.")
     def incidents(range_from: str | None, range_to: str | None, last_hours: float | None,
                   store_ids: tuple[str, ...], out: Path) -> None:
         """Write every incident (maximal inactive business interval) of a range as CSV."""
         if range_from is None and last_hours is None:
             raise click.UsageError("give --from or --last-hours")
-        if not out.parent.is_dir():
+        to_stdout = str(out) == "-"
+        if not to_stdout and not out.parent.is_dir():
             raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
         runtime = runtime_of(app)
         try:
@@ -72,7 +74,10 @@ def register_range_cli(app: Flask) -> None:
             runtime.ensure_schema()
             data = compute_range_data(runtime.engine, spec)
             frame = incidents_frame(data)
-            write_report_csv(frame, out)
+            if to_stdout:
+                write_report_rows(frame, sys.stdout)
+            else:
+                write_report_csv(frame, out)
         except InvalidReport as exc:
             raise click.UsageError(str(exc)) from None
         except NoDataError as exc:
@@ -83,4 +88,5 @@ def register_range_cli(app: Flask) -> None:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
         for warning in data.warnings:
             click.echo(f"warning: {warning}", err=True)
-        click.echo(f"wrote {len(frame)} incidents of {len(data.store_ids)} stores to {out}")
+        click.echo(f"wrote {len(frame)} incidents of {len(data.store_ids)} stores to "
+                   f"{'standard output' if to_stdout else out}", err=to_stdout)

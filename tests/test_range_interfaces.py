@@ -73,6 +73,8 @@ def test_range_example_through_the_cli(app, example: str, tmp_path: Path) -> Non
     assert incidents.read_text().splitlines()[0] == "store_id,start,end,minutes"
     expected = (SPEC_EXAMPLES / example / "expected_incidents.csv").read_text()
     assert_same_rows(read_rows(incidents.read_text()), read_rows(expected), exact=("store_id", "start", "end"))
+    result = runner.invoke(args=["incidents", *range_args(example), "--out", "-"])
+    assert result.exit_code == 0 and result.stdout.startswith("store_id,start,end,minutes\n"), result.output
 
 
 @pytest.mark.parametrize("example", RANGE_EXAMPLES)

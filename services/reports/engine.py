@@ -1,7 +1,7 @@
 """The uptime/downtime computation of SPEC sections 2 and 5, as pure functions of DataFrames.
 
 Every store is handled at once with sorted NumPy arrays:
-1. business hours become UTC intervals for the local dates that can touch the span of interest
+1. business hours become UTC intervals (services/reports/hours.py) for the local dates that can touch the span
    (a merge of hours rows with dates, a time-zone conversion, a sort-based union);
 2. polls inside those intervals and within the observation range are the observations;
 3. the status between two observations switches at their midpoint, so business time and
