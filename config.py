@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'store_monitor.sqlite'}"
 REPORT_BACKENDS = ("threads", "celery")
+BROKER_SCHEMES = ("amqp", "amqps", "pyamqp", "redis", "rediss")  # RabbitMQ and Redis (SPEC 6)
 
 
 class ConfigError(ValueError):
@@ -129,6 +130,10 @@ class Config:
         broker_url = _text_setting(values, "BROKER_URL")
         if backend == "celery" and broker_url is None:
             raise ConfigError("REPORT_BACKEND=celery needs BROKER_URL (amqp://… or redis://…)")
+        if broker_url is not None and broker_url.split("://", 1)[0].lower() not in BROKER_SCHEMES:
+            raise ConfigError(
+                f"BROKER_URL must start with one of {', '.join(s + '://' for s in BROKER_SCHEMES)}, got {broker_url!r}"
+            )
         auth_raw = (values.get("AUTH_REQUIRED") or "").strip()
         return cls(
             database_url=url,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
@@ -15,7 +16,9 @@ from sqlalchemy.exc import DBAPIError
 
 from config import Config
 from models.db import init_schema, make_engine, redacted_url
+from services.jobs.queues import CeleryQueue, check_broker
 from services.jobs.runner import ReportRunner
+from services.jobs.storage import DatabaseStore, FileStore
 from services.reports.builder import InputsCache
 from services.jobs.reload import ReloadScheduler
 
@@ -34,7 +37,8 @@ class Runtime:
     _schema_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, config: Config) -> Runtime:
+    def build(cls, config: Config, celery_app: Any = None) -> Runtime:
+        """`celery_app` (REPORT_BACKEND=celery) sends report tasks to workers; else a thread pool."""
         engine = make_engine(config.database_url)
         try:
             config.report_dir.mkdir(parents=True, exist_ok=True)
@@ -43,7 +47,15 @@ class Runtime:
         runtime = cls(
             config=config,
             engine=engine,
-            runner=ReportRunner(engine, config.report_dir, config.report_workers, InputsCache()),
+            runner=ReportRunner(
+                engine,
+                DatabaseStore(engine) if celery_app is not None else FileStore(config.report_dir),
+                lease_seconds=config.job_lease_seconds,
+                shards=config.report_shards if celery_app is not None else 1,
+                workers=config.report_workers,
+                cache=InputsCache(),
+                celery_app=celery_app,
+            ),
             scheduler=ReloadScheduler(engine, config.csv_dir, config.reload_interval_seconds),
         )
         try:
@@ -62,12 +74,16 @@ class Runtime:
                 self.schema_ready = True
 
     def start_background(self) -> None:
-        """What `python app.py` adds to a plain app: crash recovery and the reload thread."""
+        """What `python app.py` adds to a plain app: the lease sweep (which also recovers work
+        a dead process left behind) and the reload thread. Raises QueueUnavailable if the
+        Celery broker does not answer."""
+        if isinstance(self.runner.queue, CeleryQueue):
+            check_broker(self.runner.queue.celery_app)
         try:
             self.ensure_schema()
-            self.runner.recover()
         except DBAPIError as exc:
-            log.error("could not recover unfinished reports: %s", exc.orig)
+            log.error("database unreachable at start-up: %s", exc.orig)
+        self.runner.start()
         self.scheduler.start()
 
     def close(self) -> None:

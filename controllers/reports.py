@@ -1,6 +1,7 @@
 """The report API of SPEC section 3: trigger a report, poll it, download its CSV."""
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
@@ -10,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request, send_file, url_for
 from controllers.errors import ApiError
 from models import report_jobs
 from models.tables import Report
-from services.jobs.runner import ReportRequest
+from services.jobs.runner import QueueUnavailable, ReportRequest
 from services.ingest.parsing import format_instant, parse_instant
 from runtime import runtime_of
 
@@ -91,7 +92,10 @@ def parse_report_request() -> ReportRequest:
 
 @bp.route("/trigger_report", methods=["GET", "POST"])
 def trigger_report() -> tuple[Response, int, dict[str, str]]:
-    report = runtime_of().runner.submit(parse_report_request())
+    try:
+        report = runtime_of().runner.submit(parse_report_request())
+    except QueueUnavailable as exc:
+        raise ApiError(503, f"reports cannot be started right now: {exc}") from None
     location = url_for("reports.get_report_by_path", report_id=report.id)
     return jsonify(report_id=report.id, status="Running"), 202, {"Location": location}
 
@@ -115,12 +119,12 @@ def _report_answer(report: Report) -> Response:
                        progress=round(progress if progress is not None else report.progress, 3))
     if report.status == report_jobs.FAILED:
         return jsonify(report_id=report.id, status="Failed", error=report.error or "unknown error")
-    report_dir = runtime.config.report_dir.resolve()
-    path = (report_dir / (report.file_name or "")).resolve()
-    if path.parent != report_dir or not path.is_file():
+    stored = runtime.runner.fetch(report)
+    if stored is None:
         raise ApiError(410, "the report file no longer exists; trigger a new report")
+    source = stored.path if stored.path is not None else io.BytesIO(stored.content or b"")
     response = send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"report_{report.id}.csv", max_age=0
+        source, mimetype="text/csv", as_attachment=True, download_name=f"report_{report.id}.csv", max_age=0
     )
     response.headers["X-Report-Status"] = "Complete"
     return response
@@ -151,9 +155,9 @@ def recent_reports() -> Response:
         limit = min(max(int(request.args.get("limit", "20")), 1), 200)
     except ValueError:
         raise ApiError(400, "limit must be a whole number") from None
-    runner = runtime_of().runner
     reports = report_jobs.recent(runtime_of().engine, limit)
-    return jsonify(reports=[report_summary(r, runner.progress(r.id)) for r in reports])
+    progress = runtime_of().runner.progress_many([r.id for r in reports if r.status in report_jobs.UNFINISHED])
+    return jsonify(reports=[report_summary(r, progress.get(r.id)) for r in reports])
 
 
 _PUBLIC_STATUS = {"pending": "Running", "running": "Running", "complete": "Complete", "failed": "Failed"}

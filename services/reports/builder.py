@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -131,10 +131,32 @@ def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-            frame.to_csv(out, index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+            out.write(report_csv_text(frame))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def report_csv_text(frame: pd.DataFrame) -> str:
+    """The report CSV exactly as `write_report_csv` writes it (shards merge these texts)."""
+    return frame.to_csv(index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+
+
+def build_for_params(
+    engine: Engine,
+    params: Mapping[str, Any],
+    store_ids: Sequence[str] | None = None,
+    cache: InputsCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuiltReport:
+    """The one entry point background jobs use: build whatever report stored `params` describe.
+
+    `store_ids`, when given, narrows the report to those stores (a shard); otherwise the
+    params' own store list (None = every store) applies. Rows are sorted by store_id, so the
+    shards of one report concatenate into the whole report.
+    """
+    wanted = store_ids if store_ids is not None else params.get("store_ids")
+    return build_report(engine, params.get("as_of_us"), wanted, cache, progress)
