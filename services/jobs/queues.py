@@ -58,7 +58,7 @@ class CeleryQueue:
         try:
             self.celery_app.send_task(
                 TASK_NAME, args=[report_id, shard], retry=True,
-                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "timeout": 3},
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
             )
         except Exception as exc:  # kombu raises several types for one cause: no broker
             raise QueueUnavailable(f"the report broker is unreachable: {exc}") from exc
