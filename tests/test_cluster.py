@@ -209,3 +209,28 @@ def test_two_threads_processes_on_one_sqlite_file(tmp_path: Path) -> None:
         for api in apis:
             api.cleanup()
         engine.dispose()
+
+
+def test_unreachable_broker_at_trigger_is_503_and_leaves_no_report(config, tmp_path: Path) -> None:
+    app = create_app(config.with_changes(report_backend="celery", broker_url="amqp://guest:guest@127.0.0.1:1//"))
+    try:
+        response = app.test_client().post("/trigger_report")
+        assert response.status_code == 503 and "broker" in response.get_json()["error"]
+        assert report_jobs.recent(runtime_of(app).engine) == []
+    finally:
+        runtime_of(app).close()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"REPORT_BACKEND": "celery", "BROKER_URL": "http://127.0.0.1:5672"}, "BROKER_URL must start with"),
+    ({"REPORT_BACKEND": "celery"}, "needs BROKER_URL"),
+    ({"REPORT_BACKEND": "processes"}, "REPORT_BACKEND must be one of"),
+    ({"REPORT_BACKEND": "celery", "BROKER_URL": "amqp://guest:guest@127.0.0.1:1//"}, "cannot reach the broker"),
+])
+def test_bad_backend_settings_stop_the_service_with_a_clear_error(settings, message, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REPORT_BACKEND", "BROKER_URL")}
+    env.update(settings, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}", PORT="0", RELOAD_INTERVAL_SECONDS="0",
+               CSV_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]
