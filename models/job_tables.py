@@ -49,6 +49,7 @@ class ReportTask(Base):
     data_version: Mapped[Optional[int]] = mapped_column(Integer)
     now_us: Mapped[Optional[int]] = mapped_column(BigInteger)  # the report's now, as the shard computed it
     error: Mapped[Optional[str]] = mapped_column(Text)
+    warnings: Mapped[Optional[str]] = mapped_column(Text)  # JSON list: what the shard could not honour
 
 
 class ReportFile(Base):

@@ -91,7 +91,8 @@ def set_progress(engine: Engine, task_id: int, owner: str, fraction: float) -> b
 
 
 def store_result(
-    engine: Engine, task: Claimed, owner: str, blob: bytes, data_version: int, report_now_us: int
+    engine: Engine, task: Claimed, owner: str, blob: bytes, data_version: int, report_now_us: int,
+    warnings: Sequence[str] = (),
 ) -> tuple[bool, int, int]:
     """Save the shard's partial result and count it, in one transaction, while still holding the
     lease. Returns (counted, shards done, shards total); the caller that reads done == total merges."""
@@ -100,7 +101,8 @@ def store_result(
             update(ReportTask)
             .where(ReportTask.id == task.id, ReportTask.lease_owner == owner, ReportTask.status == RUNNING,
                    ReportTask.result.is_(None))
-            .values(result=blob, data_version=data_version, now_us=report_now_us, progress=1.0)
+            .values(result=blob, data_version=data_version, now_us=report_now_us, progress=1.0,
+                    warnings=json.dumps(list(warnings)))
         ).rowcount == 1
         if saved:
             # Row lock on the report: concurrent shards count one after another, never both "last".
@@ -184,16 +186,18 @@ class ShardResult:
     blob: bytes | None
     data_version: int | None
     now_us: int | None
+    warnings: list[str]
 
 
 def results(engine: Engine, report_id: str) -> list[ShardResult]:
     """Every shard's saved part, in shard order."""
     with read_tx(engine) as conn:
         rows = conn.execute(
-            select(ReportTask.shard, ReportTask.result, ReportTask.data_version, ReportTask.now_us)
+            select(ReportTask.shard, ReportTask.result, ReportTask.data_version, ReportTask.now_us,
+                   ReportTask.warnings)
             .where(ReportTask.report_id == report_id).order_by(ReportTask.shard)
         ).all()
-    return [ShardResult(int(r[0]), r[1], r[2], r[3]) for r in rows]
+    return [ShardResult(int(r[0]), r[1], r[2], r[3], json.loads(r[4]) if r[4] else []) for r in rows]
 
 
 def progress_of(engine: Engine, report_ids: Sequence[str]) -> dict[str, float]:

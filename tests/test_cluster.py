@@ -16,27 +16,18 @@ import pytest
 from sqlalchemy import Engine, text
 
 from app import create_app
+from config import Config
 from conftest import IN_CI, combine_examples
 from models import report_jobs
 from models.db import make_engine, write_tx
 from runtime import runtime_of
-from server_process import ROOT, ServerProcess
-from config import Config
+from support.server import ROOT, ServerProcess
+from support.waiting import wait_until
 
 RABBITMQ_URL = os.environ.get("RABBITMQ_TEST_URL", "amqp://guest:guest@127.0.0.1:5672/store_monitor_test")
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/11")
 LEASE = "2"
 EXAMPLES = ["ex1", "ex2", "ex3", "ex4", "ex5"]
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def broker_or_fail(url: str) -> str:

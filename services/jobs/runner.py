@@ -45,6 +45,22 @@ class ReportRequest:
         return {"store_ids": list(self.store_ids) if self.store_ids is not None else None, "as_of_us": self.as_of_us}
 
 
+def new_report_id() -> str:
+    """A random URL-safe id that never begins with "-" (it would read as an option in a shell)."""
+    while True:
+        report_id = secrets.token_urlsafe(16)
+        if not report_id.startswith("-"):
+            return report_id
+
+
+def new_report_id() -> str:
+    """A random URL-safe id that never begins with "-" (it would read as an option in a shell)."""
+    while True:
+        report_id = secrets.token_urlsafe(16)
+        if not report_id.startswith("-"):
+            return report_id
+
+
 class ReportRunner:
     def __init__(
         self, engine: Engine, store: ReportStore, *, lease_seconds: int, shards: int = 1, workers: int = 4,
@@ -64,7 +80,7 @@ class ReportRunner:
     # -- API side ------------------------------------------------------------------------------
     def submit(self, request: ReportRequest) -> Report:
         """Record the report and its shards, then queue them; QueueUnavailable leaves nothing behind."""
-        report_id = secrets.token_urlsafe(16)
+        report_id = new_report_id()
         shards = self._plan(request)
         owner, lease_until = self._queued_lease()
         report = report_jobs.create(self.engine, report_id, request.to_params(), shards, owner, lease_until)

@@ -82,7 +82,7 @@ def run_report_task(ctx: JobContext, report_id: str, shard: int) -> None:
             )
             part = zlib.compress(report_csv_text(built.frame).encode("utf-8"), 6)
             saved, done, total = report_tasks.store_result(
-                ctx.engine, task, owner, part, built.data_version, built.now_us
+                ctx.engine, task, owner, part, built.data_version, built.now_us, built.warnings
             )
             if not saved:
                 log.warning("report %s shard %d: lease lost, result dropped", report_id, shard)
@@ -117,6 +117,7 @@ def _merge(ctx: JobContext, report_id: str, params: dict[str, Any]) -> None:
         ctx.engine, report_id, JobStatus.COMPLETE, file_name=file_name, row_count=rows.count("\n"),
         data_version=version, now_us=max(part.now_us or 0 for part in parts),
         cache_key=cache_key(params, version) if len(versions) == 1 else None, timings={"shards": len(parts)},
+        warnings=json.dumps(list(dict.fromkeys(w for part in parts for w in part.warnings))),
     )
 
 
@@ -129,7 +130,7 @@ def _reuse(ctx: JobContext, report_id: str, params: dict[str, Any]) -> bool:
     report_finished(
         ctx.engine, report_id, JobStatus.COMPLETE, file_name=cached.file_name, row_count=cached.row_count or 0,
         data_version=version, now_us=cached.now_us, cache_key=cached.cache_key,
-        timings={"total": 0.0, "reused_from": cached.id},
+        timings={"total": 0.0, "reused_from": cached.id}, warnings=cached.warnings,
     )
     log.info("report %s reuses the result of %s (same parameters, same data)", report_id, cached.id)
     return True
