@@ -53,14 +53,6 @@ def new_report_id() -> str:
             return report_id
 
 
-def new_report_id() -> str:
-    """A random URL-safe id that never begins with "-" (it would read as an option in a shell)."""
-    while True:
-        report_id = secrets.token_urlsafe(16)
-        if not report_id.startswith("-"):
-            return report_id
-
-
 class ReportRunner:
     def __init__(
         self, engine: Engine, store: ReportStore, *, lease_seconds: int, shards: int = 1, workers: int = 4,
