@@ -138,3 +138,19 @@ def test_sharded_report_is_byte_identical_to_the_foreground_report(engines, tmp_
     finally:
         for runner in runners:
             runner.shutdown()
+
+
+def test_sharded_report_still_warns_about_store_ids_the_database_never_saw(engines, tmp_path: Path) -> None:
+    a, _ = engines
+    load_directory(a, combine_examples(["ex1", "ex2", "ex3", "ex4", "ex5"], tmp_path / "in"))
+    runner = ReportRunner(a, DatabaseStore(a), lease_seconds=2, shards=3, workers=2)
+    try:
+        wanted = ("store-1", "store-2", "store-3", "no-such-store")
+        report = runner.submit(ReportRequest(store_ids=wanted))
+        wait_until(lambda: report_jobs.get(a, report.id).status == "complete")
+        done = report_jobs.get(a, report.id)
+        assert done.shards_total == 3
+        assert "no-such-store" in (done.warnings or "")
+        assert runner.fetch(done).content.decode().count("\n") == 1 + 3
+    finally:
+        runner.shutdown()

@@ -95,7 +95,12 @@ class ReportRunner:
         if not ids:
             return [None]
         count = min(self.shards, len(ids))
-        return [list(part) for part in np.array_split(np.array(ids, dtype=object), count)]
+        shards = [list(part) for part in np.array_split(np.array(ids, dtype=object), count)]
+        if request.store_ids is not None:
+            # Ids the database has never seen belong to no range; the first shard carries them so
+            # that the report still warns about them (they add no rows).
+            shards[0] += sorted(set(request.store_ids) - set(ids))
+        return shards
 
     def _queued_lease(self) -> tuple[str | None, int]:
         if self.queue.local:  # waits in this process's pool: this process's heartbeat keeps it
