@@ -6,11 +6,14 @@ import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file, url_for
+from werkzeug.datastructures import MultiDict
 
 from controllers.errors import ApiError
 from models import report_jobs
 from models.tables import Report
 from services.jobs.runner import ReportRequest
+from services.delivery.urls import WebhookUrlError, validate_webhook_url
+from services.delivery.worker import delivery_view
 from services.ingest.parsing import format_instant, parse_instant
 from runtime import runtime_of
 
@@ -21,6 +24,8 @@ CONTROL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f]")
 # 1970-01-01 .. 2100-01-01: an as_of outside is a typo, not a question about the data.
 AS_OF_MIN_US = 0
 AS_OF_MAX_US = 4_102_444_800 * 1_000_000
+# The report parameters a schedule's `params` may hold (SPEC 7: those of /trigger_report).
+REPORT_PARAMS = ("store_id", "store_ids", "as_of")
 
 
 @bp.before_request
@@ -42,20 +47,23 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def _collect(name: str, body: dict[str, Any]) -> list[Any] | None:
+def _collect(name: str, body: dict[str, Any], from_request: bool = True) -> list[Any] | None:
     """Every value given for `name` in the query string, the form and the JSON body."""
-    values: list[Any] = request.args.getlist(name) + request.form.getlist(name)
+    args, form = (request.args, request.form) if from_request else (MultiDict(), MultiDict())
+    values: list[Any] = args.getlist(name) + form.getlist(name)
     if name in body:
         given = body[name]
         values.extend(given if isinstance(given, list) else [given])
-    return values if (name in request.args or name in request.form or name in body) else None
+    return values if (name in args or name in form or name in body) else None
 
 
-def parse_report_request() -> ReportRequest:
+def parse_report_request(params: dict[str, Any] | None = None) -> ReportRequest:
+    """The request's report parameters, or those of `params` alone (a schedule's) when given."""
     limits = runtime_of().config
-    body = _json_body()
-    raw_ids = _collect("store_id", body)
-    plural = _collect("store_ids", body)
+    body = _json_body() if params is None else params
+    http = params is None
+    raw_ids = _collect("store_id", body, http)
+    plural = _collect("store_ids", body, http)
     if plural is not None:
         raw_ids = (raw_ids or []) + plural
     store_ids: tuple[str, ...] | None = None
@@ -75,7 +83,7 @@ def parse_report_request() -> ReportRequest:
                 raise ApiError(400, "store_id must not contain control characters")
             cleaned.append(text)
         store_ids = tuple(dict.fromkeys(cleaned))
-    as_of_values = _collect("as_of", body)
+    as_of_values = _collect("as_of", body, http)
     as_of_us: int | None = None
     if as_of_values is not None:
         if len(as_of_values) != 1 or not isinstance(as_of_values[0], str):
@@ -89,9 +97,25 @@ def parse_report_request() -> ReportRequest:
     return ReportRequest(store_ids=store_ids, as_of_us=as_of_us)
 
 
+def parse_webhook_url(value: Any) -> str:
+    """A webhook URL the service may send to (SPEC 7), or a 400 saying why not."""
+    config = runtime_of().config
+    if not config.webhook_secret:
+        raise ApiError(400, "webhooks need WEBHOOK_SECRET to be configured on the service")
+    try:
+        return validate_webhook_url(value, config.webhook_allow_private)
+    except WebhookUrlError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
 @bp.route("/trigger_report", methods=["GET", "POST"])
 def trigger_report() -> tuple[Response, int, dict[str, str]]:
-    report = runtime_of().runner.submit(parse_report_request())
+    report_request = parse_report_request()
+    hooks = _collect("webhook_url", _json_body())
+    if hooks is not None and len(hooks) != 1:
+        raise ApiError(400, "webhook_url must be given once")
+    webhook_url = parse_webhook_url(hooks[0]) if hooks else None
+    report = runtime_of().runner.submit(report_request, webhook_url=webhook_url)
     location = url_for("reports.get_report_by_path", report_id=report.id)
     return jsonify(report_id=report.id, status="Running"), 202, {"Location": location}
 
@@ -142,7 +166,8 @@ def get_report_by_path(report_id: str) -> Response:
 @bp.get("/reports/<path:report_id>")
 def report_status(report_id: str) -> Response:
     report = _find_report(report_id)
-    return jsonify(report_summary(report, runtime_of().runner.progress(report.id)))
+    summary = report_summary(report, runtime_of().runner.progress(report.id))
+    return jsonify({**summary, **delivery_view(runtime_of().engine, report.id)})
 
 
 @bp.get("/reports")

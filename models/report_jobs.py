@@ -18,8 +18,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create(engine: Engine, report_id: str, params: dict[str, Any]) -> Report:
-    report = Report(id=report_id, status=PENDING, params=json.dumps(params), created_at=_now(), progress=0.0)
+def create(engine: Engine, report_id: str, params: dict[str, Any], *, webhook_url: str | None = None,
+           schedule_id: str | None = None) -> Report:
+    report = Report(id=report_id, status=PENDING, params=json.dumps(params), created_at=_now(), progress=0.0,
+                    webhook_url=webhook_url, schedule_id=schedule_id)
     with write_session(engine) as s:
         s.add(report)
     return report

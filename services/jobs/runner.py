@@ -24,6 +24,7 @@ from models import report_jobs, store_data
 from models.db import read_tx
 from models.tables import Report
 from services.reports.builder import InputsCache, NoDataError, build_report, write_report_csv
+from services.delivery import worker as delivery
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,10 @@ class ReportRunner:
         self._progress: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def submit(self, request: ReportRequest) -> Report:
+    def submit(self, request: ReportRequest, *, webhook_url: str | None = None, schedule_id: str | None = None) -> Report:
         report_id = secrets.token_urlsafe(16)
-        report = report_jobs.create(self.engine, report_id, request.to_params())
+        report = report_jobs.create(self.engine, report_id, request.to_params(), webhook_url=webhook_url,
+                                    schedule_id=schedule_id)
         self._start(report_id, request)
         log.info("report %s queued (%s)", report_id, _describe(request))
         return report
@@ -126,6 +128,7 @@ class ReportRunner:
         finally:
             with self._lock:
                 self._progress.pop(report_id, None)
+            delivery.report_finished(self.engine, report_id)
 
     def _reuse(self, report_id: str, key: str) -> bool:
         cached = report_jobs.find_cached(self.engine, key)

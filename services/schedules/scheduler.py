@@ -6,6 +6,7 @@ is injectable: tests freeze it, and SCHEDULER_CLOCK runs it fast in real server 
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from models import schedules as schedule_rows
+from services.jobs.runner import ReportRequest, ReportRunner
 from services.schedules.cron import ScheduleError, latest_due, parse_zone
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,14 @@ class Scheduler:
             except Exception:  # the thread must keep running whatever one tick hit
                 log.exception("scheduler: unexpected error")
             self._stop.wait(self.tick_seconds)
+
+
+def report_starter(runner: ReportRunner) -> Submit:
+    """Start a schedule's report on the app's runner, tagged with the schedule and its webhook."""
+    def start(schedule: schedule_rows.Schedule) -> str:
+        request = ReportRequest.from_params(json.loads(schedule.params))
+        return runner.submit(request, webhook_url=schedule.webhook_url, schedule_id=schedule.id).id
+    return start
 
 
 def tick_for_speed(speed: float) -> float:
