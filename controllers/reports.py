@@ -101,7 +101,7 @@ def parse_webhook_url(value: Any) -> str:
     """A webhook URL the service may send to (SPEC 7), or a 400 saying why not."""
     config = runtime_of().config
     if not config.webhook_secret:
-        raise ApiError(400, "webhooks need WEBHOOK_SECRET to be configured on the service")
+        raise ApiError(400, "webhooks are disabled: WEBHOOK_SECRET is not configured on the service")
     try:
         return validate_webhook_url(value, config.webhook_allow_private)
     except WebhookUrlError as exc:

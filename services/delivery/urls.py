@@ -75,7 +75,11 @@ def system_resolver(host: str, port: int) -> list[str]:
 def allowed_addresses(target: Target, allow_private: bool, resolve: Resolver = system_resolver) -> list[str]:
     """The addresses to connect to; raises if the host does not resolve or any address is refused."""
     try:
-        addresses = resolve(target.host, target.port)
+        addresses = [str(ipaddress.ip_address(target.host))]  # a literal address needs no lookup
+    except ValueError:
+        addresses = []
+    try:
+        addresses = addresses or resolve(target.host, target.port)
     except (OSError, UnicodeError):
         raise WebhookUrlError(f"webhook host {target.host!r} does not resolve") from None
     if not addresses:
