@@ -44,7 +44,17 @@ def _params(raw: Any) -> dict[str, Any]:
     return parse_report_request(raw).to_params()
 
 
-@bp.post("/schedules")
+@bp.route("/schedules", methods=["GET", "POST"])
+def schedules() -> Response | tuple[Response, int, dict[str, str]]:
+    """One rule per URL, so a wrong method gets a 405 whose Allow header names every method."""
+    return create_schedule() if request.method == "POST" else list_schedules()
+
+
+@bp.route("/schedules/<path:schedule_id>", methods=["GET", "DELETE"])
+def schedule(schedule_id: str) -> Response | tuple[Response, int]:
+    return delete_schedule(schedule_id) if request.method == "DELETE" else show_schedule(schedule_id)
+
+
 def create_schedule() -> tuple[Response, int, dict[str, str]]:
     body = _body()
     try:
@@ -58,11 +68,10 @@ def create_schedule() -> tuple[Response, int, dict[str, str]]:
     runtime = runtime_of()
     schedule_id = catalog.create(runtime.engine, cron=cron, zone_name=zone_name, params=params,
                                  webhook_url=webhook_url, now=runtime.clock())
-    location = url_for("schedules.show_schedule", schedule_id=schedule_id)
+    location = url_for("schedules.schedule", schedule_id=schedule_id)
     return jsonify(schedule_id=schedule_id), 201, {"Location": location}
 
 
-@bp.get("/schedules")
 def list_schedules() -> Response:
     runtime = runtime_of()
     return jsonify(schedules=catalog.list_all(runtime.engine, runtime.clock()))
@@ -74,7 +83,6 @@ def _schedule_id(schedule_id: str) -> str:
     return schedule_id
 
 
-@bp.get("/schedules/<path:schedule_id>")
 def show_schedule(schedule_id: str) -> Response:
     runtime = runtime_of()
     view = catalog.describe(runtime.engine, _schedule_id(schedule_id), runtime.clock())
@@ -83,7 +91,6 @@ def show_schedule(schedule_id: str) -> Response:
     return jsonify(view)
 
 
-@bp.delete("/schedules/<path:schedule_id>")
 def delete_schedule(schedule_id: str) -> tuple[Response, int]:
     if not catalog.delete(runtime_of().engine, _schedule_id(schedule_id)):
         raise ApiError(404, "unknown schedule_id")

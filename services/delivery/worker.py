@@ -22,7 +22,7 @@ from services.delivery.urls import Resolver, system_resolver
 
 log = logging.getLogger(__name__)
 
-# Seconds after each failed attempt: the first retry within 10 s, then growing, ~2.9 hours in all.
+# Seconds after each failed attempt: the first retry within 10 s, then growing, ~3.7 hours in all.
 RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 3600, 3600)
 _FINAL = {report_jobs.COMPLETE: "Complete", report_jobs.FAILED: "Failed"}
 _wake = threading.Event()  # set when this process queued a delivery: send it now, not at the next poll
