@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from config import Config
-from models.db import init_schema, make_engine, redacted_url
+from models.db import describe_database_error, init_schema, make_engine, redacted_url
 from services.jobs.runner import ReportRunner
 from services.reports.builder import InputsCache
 from services.jobs.reload import ReloadScheduler
@@ -64,7 +64,8 @@ class Runtime:
             runtime.ensure_schema()
         except DBAPIError as exc:
             # Start anyway: the API answers 503 until the database is back.
-            log.error("database %s unreachable at start-up: %s", redacted_url(config.database_url), exc.orig)
+            log.error("database %s unreachable at start-up: %s (%s)", redacted_url(config.database_url),
+                      describe_database_error(config.database_url, exc), exc.orig)
         return runtime
 
     def ensure_schema(self) -> None:

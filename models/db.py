@@ -35,6 +35,20 @@ def redacted_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+MYSQL_UNKNOWN_DATABASE = 1049
+
+
+def describe_database_error(url: str, exc: BaseException, detail: bool = False) -> str:
+    """One line for an operator: what failed and, for a missing MySQL database, how to fix it."""
+    orig = getattr(exc, "orig", None) or exc
+    code = orig.args[0] if getattr(orig, "args", None) else None
+    parsed = make_url(url)
+    if code == MYSQL_UNKNOWN_DATABASE and parsed.database:
+        return (f"database {parsed.database!r} does not exist on {parsed.host}: create it with "
+                f"CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4;")
+    return f"database unreachable: {orig if detail else type(orig).__name__}"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -63,12 +63,12 @@ def mark_requeued(engine: Engine, report_id: str) -> None:
 
 def mark_complete(
     engine: Engine, report_id: str, *, file_name: str, row_count: int, data_version: int, now_us: int,
-    cache_key: str | None, timings: dict[str, Any],
+    cache_key: str | None, timings: dict[str, Any], warnings: list[str] | None = None,
 ) -> None:
     _update(
         engine, report_id, status=COMPLETE, finished_at=_now(), progress=1.0, file_name=file_name,
         row_count=row_count, data_version=data_version, now_us=now_us, cache_key=cache_key,
-        timings=json.dumps(timings),
+        timings=json.dumps(timings), warnings=json.dumps(warnings or []),
     )
 
 

@@ -11,23 +11,13 @@ import pytest
 
 from app import create_app
 from conftest import combine_examples
+from support.reports import wait_for
 from models import report_jobs
 from services.ingest.loader import load_directory
 from runtime import runtime_of
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
           "downtime_last_hour,downtime_last_day,downtime_last_week")
-
-
-def wait_for(client, report_id: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(f"/get_report?report_id={report_id}")
-        assert response.status_code == 200
-        if response.mimetype != "application/json" or response.get_json()["status"] != "Running":
-            return response
-        time.sleep(0.05)
-    raise AssertionError(f"report {report_id} still running after {timeout}s")
 
 
 def rows(response) -> list[dict[str, str]]:

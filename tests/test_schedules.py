@@ -16,7 +16,7 @@ from models.db import make_engine, read_session
 from models.schedules import ScheduleRun
 from models.tables import Report
 from runtime import runtime_of
-from server_process import ServerProcess
+from support.server import ServerProcess
 from services.schedules import catalog
 from services.schedules.cron import ScheduleError, due_between, latest_due, next_due, parse_zone, validate_cron
 from services.schedules.scheduler import Scheduler
@@ -146,7 +146,7 @@ def test_schedule_api_round_trip(client, runtime) -> None:
     ({"cron": "61 * * * *"}, "invalid cron"), ({"cron": "* * * *"}, "5 fields"),
     ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "unknown timezone"),
     ({"cron": "* * * * *", "timezone": 3}, "IANA"),
-    ({"cron": "* * * * *", "params": {"shop": "x"}}, "unknown report parameter"),
+    ({"cron": "* * * * *", "params": {"shop": "x"}}, "unknown parameter 'shop'"),
     ({"cron": "* * * * *", "params": {"as_of": "yesterday"}}, "invalid instant"),
     ({"cron": "* * * * *", "params": {"store_id": ""}}, "store_id"),
     ({"cron": "* * * * *", "params": ["store_id"]}, "JSON object"),

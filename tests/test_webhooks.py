@@ -16,13 +16,13 @@ from conftest import SPEC_EXAMPLES, combine_examples
 from models.db import read_session
 from models.tables import Report
 from runtime import Runtime, runtime_of
-from server_process import ServerProcess
+from support.server import ServerProcess
 from services.delivery import urls
 from services.delivery.sender import send, signature
 from services.delivery.urls import WebhookUrlError, validate_webhook_url
 from services.delivery.worker import DeliveryWorker
 from services.ingest.loader import load_directory
-from webhook_receiver import Receiver
+from support.webhook_receiver import Receiver
 
 SECRET = "test-secret-Ä"
 AS_OF = "2023-01-23T12:00:00Z"

@@ -21,9 +21,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class ReloadState:
     running: bool = False
-    last_started: datetime | None = None
     last_finished: datetime | None = None
-    last_result: LoadResult | None = None
     last_error: str | None = None
 
 
@@ -42,6 +40,11 @@ class ReloadScheduler:
         self._thread = threading.Thread(target=self._loop, name="csv-reload", daemon=True)
         self._thread.start()
 
+    @property
+    def first_load_pending(self) -> bool:
+        """Started, and the first load has not finished yet (`/health` says "loading")."""
+        return self._thread is not None and self.state.last_finished is None
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -57,10 +60,9 @@ class ReloadScheduler:
 
     def run_once(self) -> LoadResult | None:
         self.state.running = True
-        self.state.last_started = datetime.now(timezone.utc)
         try:
             result = load_directory(self.engine, self.csv_dir)
-            self.state.last_result, self.state.last_error = result, None
+            self.state.last_error = None
             if not result.ok:
                 log.warning("reload of %s loaded nothing: %s", self.csv_dir,
                             "; ".join(f.message for f in result.files if f.message))

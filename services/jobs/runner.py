@@ -50,6 +50,14 @@ class ReportRequest:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def new_report_id() -> str:
+    """A random URL-safe id that never begins with "-" (it would read as an option in a shell)."""
+    while True:
+        report_id = secrets.token_urlsafe(16)
+        if not report_id.startswith("-"):
+            return report_id
+
+
 class ReportRunner:
     def __init__(self, engine: Engine, report_dir: Path, workers: int, cache: InputsCache | None = None) -> None:
         self.engine = engine
@@ -60,7 +68,7 @@ class ReportRunner:
         self._lock = threading.Lock()
 
     def submit(self, request: ReportRequest, *, webhook_url: str | None = None, schedule_id: str | None = None) -> Report:
-        report_id = secrets.token_urlsafe(16)
+        report_id = new_report_id()
         report = report_jobs.create(self.engine, report_id, request.to_params(), webhook_url=webhook_url,
                                     schedule_id=schedule_id)
         self._start(report_id, request)
@@ -109,6 +117,7 @@ class ReportRunner:
             file_name = f"report_{report_id}.csv"
             write_started = time.perf_counter()
             try:
+                self.report_dir.mkdir(parents=True, exist_ok=True)
                 write_report_csv(built.frame, self.report_dir / file_name)
             except OSError as exc:
                 raise ReportWriteError(f"cannot write the report file: {exc.strerror or exc}") from exc
@@ -118,6 +127,7 @@ class ReportRunner:
                 self.engine, report_id, file_name=file_name, row_count=len(built.frame),
                 data_version=built.data_version, now_us=built.now_us,
                 cache_key=key if built.data_version == version else None, timings=built.timings,
+                warnings=built.warnings,
             )
             log.info("report %s complete: %d stores in %.2fs %s", report_id, len(built.frame),
                      built.timings["total"], built.timings)
@@ -138,6 +148,7 @@ class ReportRunner:
             self.engine, report_id, file_name=cached.file_name, row_count=cached.row_count or 0,
             data_version=cached.data_version or 0, now_us=cached.now_us or 0, cache_key=key,
             timings={"total": 0.0, "reused_from": cached.id},
+            warnings=json.loads(cached.warnings) if cached.warnings else [],
         )
         log.info("report %s reuses the result of %s (same parameters, same data)", report_id, cached.id)
         return True
