@@ -110,6 +110,10 @@ class Config:
     max_store_ids: int = 10_000
     max_store_id_length: int = 255
     max_request_bytes: int = 1_000_000
+    # Test-only (SPEC 7 tests drive time instead of waiting): "ANCHOR:START:SPEED" for the
+    # scheduler's clock, and a factor applied to the webhook retry delays.
+    scheduler_clock: str | None = None
+    webhook_retry_scale: float = 1.0
 
     @property
     def auth_is_required(self) -> bool:
@@ -154,6 +158,8 @@ class Config:
             rate_limit_storage_url=_text_setting(values, "RATE_LIMIT_STORAGE_URL") or "memory://",
             load_settle_seconds=_float_setting(values, "LOAD_SETTLE_SECONDS", 2.0, 0.0),
             poll_retention_days=_int_setting(values, "POLL_RETENTION_DAYS", 400, 0),
+            scheduler_clock=_text_setting(values, "SCHEDULER_CLOCK"),
+            webhook_retry_scale=_float_setting(values, "WEBHOOK_RETRY_SCALE", 1.0, 0.0),
         )
 
     def with_changes(self, **changes: Any) -> Config:

@@ -21,11 +21,12 @@ def _now() -> datetime:
 
 def create(
     engine: Engine, report_id: str, params: dict[str, Any], shards: Sequence[Sequence[str] | None] = (None,),
-    owner: str | None = None, lease_until_us: int | None = None,
+    owner: str | None = None, lease_until_us: int | None = None, *, webhook_url: str | None = None,
+    schedule_id: str | None = None,
 ) -> Report:
     """The report row and its shard tasks, in one transaction (a report never lacks its tasks)."""
     report = Report(id=report_id, status=PENDING, params=json.dumps(params), created_at=_now(), progress=0.0,
-                    shards_total=len(shards), shards_done=0)
+                    shards_total=len(shards), shards_done=0, webhook_url=webhook_url, schedule_id=schedule_id)
     with write_session(engine) as s:
         s.add(report)
         s.flush()

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from models import report_jobs
 from models.report_jobs import JobStatus
+from services.delivery import worker as delivery
 
 log = logging.getLogger(__name__)
 
@@ -25,4 +26,5 @@ def report_finished(engine: Engine, report_id: str, status: JobStatus, **values:
         log.error("report %s failed: %s", report_id, values.get("error"))
     else:
         log.info("report %s complete (%s rows)", report_id, values.get("row_count"))
+    delivery.report_finished(engine, report_id)
     return True
