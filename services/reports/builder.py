@@ -6,8 +6,9 @@ through services/reports/inputs.py (one snapshot, or the last full read kept in 
 """
 from __future__ import annotations
 
-import logging
 import errno
+import io
+import logging
 import os
 import tempfile
 import time
@@ -26,7 +27,7 @@ from services.reports.ranges import build_range_report
 from services.reports.spec import ReportSpec
 
 __all__ = ["HEADER", "BuiltReport", "InputsCache", "NoDataError", "build", "build_report", "write_report_csv",
-           "write_report_rows"]
+           "write_report_rows", "report_csv_text", "build_for_params"]
 
 log = logging.getLogger(__name__)
 
@@ -154,3 +155,28 @@ def write_report_rows(frame: pd.DataFrame, out: TextIO) -> None:
     """The report CSV (SPEC 2.5, or 5.2 for a range report: the frame's own columns) onto an
     open text stream."""
     frame.to_csv(out, index=False, float_format="%.15g", lineterminator="\n")
+
+
+def report_csv_text(frame: pd.DataFrame) -> str:
+    """The report CSV exactly as `write_report_csv` writes it (shards merge these texts)."""
+    out = io.StringIO()
+    write_report_rows(frame, out)
+    return out.getvalue()
+
+
+def build_for_params(
+    engine: Engine,
+    params: Mapping[str, Any],
+    store_ids: Sequence[str] | None = None,
+    cache: InputsCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuiltReport:
+    """The one entry point background jobs use: build whatever report stored `params` describe
+    (the standard report or a range report, see `build`).
+
+    `store_ids`, when given, narrows the report to those stores (a shard); otherwise the
+    params' own store list (None = every store) applies. Rows are sorted by store_id, so the
+    shards of one report concatenate into the whole report.
+    """
+    wanted = store_ids if store_ids is not None else params.get("store_ids")
+    return build(engine, {**params, "store_ids": list(wanted) if wanted is not None else None}, cache, progress)
