@@ -67,6 +67,11 @@ class ReportRunner:
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
 
+    @property
+    def cache(self) -> InputsCache:
+        """The last full read kept in memory; synchronous reads (availability) share it."""
+        return self.context.cache
+
     # -- API side ------------------------------------------------------------------------------
     def submit(self, request: ReportRequest) -> Report:
         """Record the report and its shards, then queue them; QueueUnavailable leaves nothing behind."""
