@@ -14,12 +14,14 @@ from typing import Any
 
 from flask import Flask
 
+from celery_init import celery_init_app
 from config import PROJECT_ROOT, Config, ConfigError
 from controllers import register_blueprints
 from controllers.cli import register_cli
 from controllers.errors import register_error_handlers
 from models.db import redacted_url
 from runtime import EXTENSION_KEY, Runtime
+from services.jobs.queues import QueueUnavailable
 
 log = logging.getLogger("store_monitor")
 
@@ -30,7 +32,8 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=config.max_request_bytes)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in the order the answer builds them
-    app.extensions[EXTENSION_KEY] = Runtime.build(config)
+    celery_app = celery_init_app(app, config) if config.report_backend == "celery" else None
+    app.extensions[EXTENSION_KEY] = Runtime.build(config, celery_app)
     register_error_handlers(app)
     register_blueprints(app)
     register_cli(app)
@@ -72,7 +75,12 @@ def main() -> int:
 
     app = create_app(config)
     runtime: Runtime = app.extensions[EXTENSION_KEY]
-    runtime.start_background()
+    try:
+        runtime.start_background()
+    except QueueUnavailable as exc:
+        log.error("REPORT_BACKEND=celery: %s (BROKER_URL %s)", exc, config.broker_url)
+        runtime.close()
+        return 2
     server = create_server(app, host=config.host, port=config.port, threads=8, ident="store-monitor")
     log.info(
         "store-monitor listening on http://%s:%s (database %s, CSV_DIR %s, %s)",

@@ -1,15 +1,19 @@
 """The report API of SPEC section 3: trigger a report, poll it, download its CSV."""
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file, url_for
+from werkzeug.datastructures import MultiDict
 
 from controllers.errors import ApiError
 from runtime import runtime_of
+from services.delivery.urls import WebhookUrlError, validate_webhook_url
+from services.delivery.worker import delivery_view
 from services.ingest.parsing import parse_instant
-from services.jobs.runner import ReportRequest
+from services.jobs.runner import QueueUnavailable, ReportRequest
 from services.jobs.status import ReportState, find_report, recent_reports
 from services.reports.store_ids import InvalidStoreId, clean_store_ids
 
@@ -17,7 +21,9 @@ bp = Blueprint("reports", __name__)
 
 # Every parameter /trigger_report reads (query string, form or JSON body). Anything else is a
 # typo the client must hear about: add new parameters here.
-TRIGGER_PARAMETERS = ("store_id", "store_ids", "as_of")
+TRIGGER_PARAMETERS = ("store_id", "store_ids", "as_of", "webhook_url")
+# Those that shape the report itself: a schedule's `params` (SPEC 7).
+REPORT_PARAMETERS = tuple(name for name in TRIGGER_PARAMETERS if name != "webhook_url")
 
 REPORT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -57,30 +63,36 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def _reject_unknown_parameters(body: dict[str, Any]) -> None:
-    given = set(request.args) | set(request.form) | set(body)
-    unknown = sorted(given.difference(TRIGGER_PARAMETERS))
+def _reject_unknown_parameters(given: set[str], known: tuple[str, ...]) -> None:
+    unknown = sorted(str(name) for name in given.difference(known))
     if unknown:
         names = ", ".join(repr(name[:40]) for name in unknown[:10])
         raise ApiError(400, f"unknown parameter{'s' if len(unknown) > 1 else ''} {names}: "
-                            f"known are {', '.join(TRIGGER_PARAMETERS)}")
+                            f"known are {', '.join(known)}")
 
 
-def _collect(name: str, body: dict[str, Any]) -> list[Any] | None:
+def _collect(name: str, body: dict[str, Any], from_request: bool = True) -> list[Any] | None:
     """Every value given for `name` in the query string, the form and the JSON body."""
-    values: list[Any] = request.args.getlist(name) + request.form.getlist(name)
+    args, form = (request.args, request.form) if from_request else (MultiDict(), MultiDict())
+    values: list[Any] = args.getlist(name) + form.getlist(name)
     if name in body:
         given = body[name]
         values.extend(given if isinstance(given, list) else [given])
-    return values if (name in request.args or name in request.form or name in body) else None
+    return values if (name in args or name in form or name in body) else None
 
 
-def parse_report_request() -> ReportRequest:
+def parse_report_request(params: dict[str, Any] | None = None) -> ReportRequest:
+    """The request's report parameters, or those of `params` alone (a schedule's) when given."""
     limits = runtime_of().config
-    body = _json_body()
-    _reject_unknown_parameters(body)
-    raw_ids = _collect("store_id", body)
-    plural = _collect("store_ids", body)
+    http = params is None
+    if params is None:
+        body = _json_body()
+        _reject_unknown_parameters(set(request.args) | set(request.form) | set(body), TRIGGER_PARAMETERS)
+    else:
+        body = params
+        _reject_unknown_parameters(set(body), REPORT_PARAMETERS)
+    raw_ids = _collect("store_id", body, http)
+    plural = _collect("store_ids", body, http)
     if plural is not None:
         raw_ids = (raw_ids or []) + plural
     store_ids: tuple[str, ...] | None = None
@@ -89,7 +101,7 @@ def parse_report_request() -> ReportRequest:
             store_ids = clean_store_ids(raw_ids, limits.max_store_ids, limits.max_store_id_length)
         except InvalidStoreId as exc:
             raise ApiError(400, str(exc)) from None
-    as_of_values = _collect("as_of", body)
+    as_of_values = _collect("as_of", body, http)
     as_of_us: int | None = None
     if as_of_values is not None:
         if len(as_of_values) != 1 or not isinstance(as_of_values[0], str):
@@ -103,9 +115,28 @@ def parse_report_request() -> ReportRequest:
     return ReportRequest(store_ids=store_ids, as_of_us=as_of_us)
 
 
+def parse_webhook_url(value: Any) -> str:
+    """A webhook URL the service may send to (SPEC 7), or a 400 saying why not."""
+    config = runtime_of().config
+    if not config.webhook_secret:
+        raise ApiError(400, "webhooks are disabled: WEBHOOK_SECRET is not configured on the service")
+    try:
+        return validate_webhook_url(value, config.webhook_allow_private)
+    except WebhookUrlError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
 @bp.route("/trigger_report", methods=["GET", "POST"])
 def trigger_report() -> tuple[Response, int, dict[str, str]]:
-    report = runtime_of().runner.submit(parse_report_request())
+    report_request = parse_report_request()
+    hooks = _collect("webhook_url", _json_body())
+    if hooks is not None and len(hooks) != 1:
+        raise ApiError(400, "webhook_url must be given once")
+    webhook_url = parse_webhook_url(hooks[0]) if hooks else None
+    try:
+        report = runtime_of().runner.submit(report_request, webhook_url=webhook_url)
+    except QueueUnavailable as exc:
+        raise ApiError(503, f"reports cannot be started right now: {exc}") from None
     location = url_for("reports.get_report_by_path", report_id=report.id)
     return jsonify(report_id=report.id, status="Running"), 202, {"Location": location}
 
@@ -126,9 +157,10 @@ def _report_answer(report: ReportState) -> Response:
         return jsonify(report_id=report.report_id, status="Running", progress=report.progress)
     if report.status == "Failed":
         return jsonify(report_id=report.report_id, status="Failed", error=report.error)
-    if report.file_path is None:
+    if report.stored is None:
         raise ApiError(410, "the report file no longer exists; trigger a new report")
-    response = send_file(report.file_path, mimetype="text/csv", as_attachment=True,
+    source = report.stored.path if report.stored.path is not None else io.BytesIO(report.stored.content or b"")
+    response = send_file(source, mimetype="text/csv", as_attachment=True,
                          download_name=f"report_{report.report_id}.csv", max_age=0)
     response.headers["X-Report-Status"] = "Complete"
     return response
@@ -149,7 +181,7 @@ def get_report_by_path(report_id: str) -> Response:
 
 @bp.get("/reports/<path:report_id>")
 def report_status(report_id: str) -> Response:
-    return jsonify(_find_report(report_id).summary)
+    return jsonify({**_find_report(report_id).summary, **delivery_view(runtime_of().engine, report_id)})
 
 
 @bp.get("/reports")

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from models.base import Base
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
+from models import job_tables  # noqa: F401
+from models import deliveries, schedules  # noqa: F401,E402  (SPEC 7 tables; they use this module lazily)
 
 log = logging.getLogger(__name__)
 

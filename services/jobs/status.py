@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from models import report_jobs
 from models.tables import Report
 from services.ingest.parsing import format_instant
 from services.jobs.runner import ReportRunner
+from services.jobs.storage import StoredReport
 
 _PUBLIC_STATUS = {"pending": "Running", "running": "Running", "complete": "Complete", "failed": "Failed"}
 
@@ -23,7 +23,7 @@ class ReportState:
     status: str  # the public status of SPEC 3: Running, Complete or Failed
     progress: float
     error: str | None
-    file_path: Path | None  # the CSV of a complete report, None if it no longer exists
+    stored: StoredReport | None  # the CSV of a complete report, None if it no longer exists
     summary: dict[str, Any]  # the JSON view of `/reports/<id>`
 
 
@@ -38,15 +38,11 @@ def recent_reports(runner: ReportRunner, limit: int) -> list[dict[str, Any]]:
 
 def _state(runner: ReportRunner, report: Report) -> ReportState:
     summary = report_summary(report, runner.progress(report.id))
-    file_path = None
-    if report.status == report_jobs.COMPLETE:
-        report_dir = runner.report_dir.resolve()
-        path = (report_dir / (report.file_name or "")).resolve()
-        file_path = path if path.parent == report_dir and path.is_file() else None
+    stored = runner.fetch(report) if report.status == report_jobs.COMPLETE else None
     return ReportState(
         report_id=report.id, status=summary["status"], progress=summary["progress"],
         error=report.error or ("unknown error" if report.status == report_jobs.FAILED else None),
-        file_path=file_path, summary=summary,
+        stored=stored, summary=summary,
     )
 
 

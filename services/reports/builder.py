@@ -5,15 +5,16 @@ now, so that repeated reports on unchanged data skip the database entirely.
 """
 from __future__ import annotations
 
-import logging
 import errno
+import io
+import logging
 import os
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 import numpy as np
 import pandas as pd
@@ -188,3 +189,27 @@ def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
 def write_report_rows(frame: pd.DataFrame, out: TextIO) -> None:
     """The CSV of SPEC 2.5 onto an open text stream."""
     frame.to_csv(out, index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+
+
+def report_csv_text(frame: pd.DataFrame) -> str:
+    """The report CSV exactly as `write_report_csv` writes it (shards merge these texts)."""
+    out = io.StringIO()
+    write_report_rows(frame, out)
+    return out.getvalue()
+
+
+def build_for_params(
+    engine: Engine,
+    params: Mapping[str, Any],
+    store_ids: Sequence[str] | None = None,
+    cache: InputsCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuiltReport:
+    """The one entry point background jobs use: build whatever report stored `params` describe.
+
+    `store_ids`, when given, narrows the report to those stores (a shard); otherwise the
+    params' own store list (None = every store) applies. Rows are sorted by store_id, so the
+    shards of one report concatenate into the whole report.
+    """
+    wanted = store_ids if store_ids is not None else params.get("store_ids")
+    return build_report(engine, params.get("as_of_us"), wanted, cache, progress)
