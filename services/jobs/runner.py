@@ -73,12 +73,14 @@ class ReportRunner:
         return self.context.cache
 
     # -- API side ------------------------------------------------------------------------------
-    def submit(self, request: ReportRequest) -> Report:
+    def submit(self, request: ReportRequest, *, webhook_url: str | None = None,
+               schedule_id: str | None = None) -> Report:
         """Record the report and its shards, then queue them; QueueUnavailable leaves nothing behind."""
         report_id = new_report_id()
         shards = self._plan(request)
         owner, lease_until = self._queued_lease()
-        report = report_jobs.create(self.engine, report_id, request.to_params(), shards, owner, lease_until)
+        report = report_jobs.create(self.engine, report_id, request.to_params(), shards, owner, lease_until,
+                                    webhook_url=webhook_url, schedule_id=schedule_id)
         try:
             for shard in range(len(shards)):
                 self.queue.enqueue(report_id, shard)
