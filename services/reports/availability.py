@@ -7,20 +7,19 @@ summed per (store, date). All of it is array arithmetic over every store at once
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Hashable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from services.reports.engine import DAY_S, DAY_US, HOUR_US, MINUTE_US, select_universe, timeline, zone_of
+from services.reports.engine import DAY_S, DAY_US, HOUR_US, MINUTE_US, Timeline, select_universe, timeline
+from services.reports.hours import zone_of
 from services.reports.timezones import wall_to_utc
 
 RANGE_LOOKBACK_US = DAY_US  # observations within [from − 24 h, to] (SPEC 5.1)
 MAX_RANGE_US = 366 * DAY_US
 RANGE_COLUMNS = ["business_hours", "uptime_hours", "downtime_hours", "uptime_percent", "incidents"]
-_EPOCH_DATE = dt.date(1970, 1, 1)
 
 
 class InvalidRange(ValueError):
@@ -64,7 +63,7 @@ def compute_range(
     n = len(universe)
     boundaries = _local_midnights(universe, zones, from_us, to_us) if with_days and n else None
     line = timeline(polls, hours, zones, universe, from_us - RANGE_LOOKBACK_US, to_us, to_us,
-                    None if boundaries is None else (boundaries[0], boundaries[1]))
+                    None if boundaries is None else boundaries[:2])
     overlap = line.overlap(from_us, to_us)
     business = np.bincount(line.code, weights=overlap * line.business, minlength=n)
     up = np.bincount(line.code, weights=overlap * line.up, minlength=n)
@@ -130,7 +129,7 @@ def _local_midnights(universe: pd.Index, zones: pd.DataFrame, from_us: int, to_u
     return codes, utc_s * 1_000_000, date_of
 
 
-def _days(line, overlap: np.ndarray, boundaries: tuple[np.ndarray, np.ndarray, np.ndarray],
+def _days(line: Timeline, overlap: np.ndarray, boundaries: tuple[np.ndarray, np.ndarray, np.ndarray],
           universe: pd.Index, from_us: int, to_us: int) -> pd.DataFrame:
     """Sum the pieces per local date: a piece's `mark` is its date's row among the boundaries
     (sorted by store and time as they were generated)."""

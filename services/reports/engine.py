@@ -22,7 +22,7 @@ from typing import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from services.reports.hours import business_intervals, zone_of
+from services.reports.hours import business_intervals
 
 MINUTE_US = 60_000_000
 HOUR_US = 60 * MINUTE_US
