@@ -15,6 +15,8 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Iterator
 import pytest
 
 from conftest import IN_CI, SPEC_EXAMPLES, combine_examples
-from support.server import ServerProcess
+from support.server import ROOT, ServerProcess
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -379,3 +381,80 @@ def test_schedules_create_list_delete(page, server: ServerProcess, tmp_path: Pat
     assert _get_json(base_url(server) + "/schedules")["schedules"] == []
     rejected = "Failed to load resource: the server responded with a status of 400"
     assert page.console_watch.unexpected((rejected,)) == []
+
+
+def _create_key(env: dict[str, str], cwd: Path, *args: str) -> str:
+    """`flask --app app api-key create …` (SPEC 8): the key is alone on the last line."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", str(ROOT / "app.py"), "api-key", "create", *args],
+                          cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip().splitlines()[-1].strip()
+
+
+def test_api_key_prompt(browser, tmp_path: Path) -> None:
+    """AUTH_REQUIRED=true: the page asks for a key on 401, uses it, says 401/403, and forgets it."""
+    from playwright.sync_api import expect
+
+    (tmp_path / "reports").mkdir()
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "CSV_DIR": str(combine_examples(["ex1", "ex2"], tmp_path / "csv")),
+        "REPORT_DIR": str(tmp_path / "reports"),
+        "AUTH_REQUIRED": "true",
+    }
+    with ServerProcess(env, tmp_path / "server.log", name="auth-server", cwd=tmp_path) as srv:
+        wait_until(lambda: srv.get("/health").json().get("polls", 0) > 0, SERVER_START_TIMEOUT, "the start-up load")
+        if srv.get("/reports").status != 401:
+            pytest.skip("access control (SPEC 8, issue 14) is not in this tree yet")
+        admin = _create_key(env, tmp_path, "--role", "admin", "--name", "browser")
+        owner = _create_key(env, tmp_path, "--role", "owner", "--store-id", "store-1", "--name", "owner")
+
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(REPORT_TIMEOUT_MS)
+        page.console_watch = ConsoleWatch(page)
+        try:
+            page.goto(base_url(srv) + "/")
+            # the page's first calls answer 401: it asks for a key
+            expect(page.locator("#auth")).to_be_visible()
+            expect(page.locator("#auth-message")).to_contain_text("requires an API key (HTTP 401)")
+            expect(page.locator("#key-state")).to_be_hidden()
+            # a wrong key is refused, clearly
+            page.fill("#api-key", "not-a-key")
+            page.press("#api-key", "Enter")
+            expect(page.locator("#auth")).to_be_visible()
+            expect(page.locator("#auth-message")).to_contain_text("refused this API key (HTTP 401")
+
+            # an owner key works for its own store, and a 403 for another store is said so
+            page.fill("#api-key", owner)
+            page.click("#auth-form button[type=submit]")
+            expect(page.locator("#auth")).to_be_hidden()
+            expect(page.locator("#key-state")).to_be_visible()
+            assert page.evaluate("sessionStorage.getItem('store-monitor.api-key')") == owner
+            page.fill("#store-ids", "store-2")
+            page.fill("#as-of", AS_OF_INPUT)
+            page.click("#trigger")
+            expect(page.locator("#forbidden")).to_be_visible()
+            expect(page.locator("#forbidden-text")).to_contain_text("HTTP 403")
+            expect(page.locator("#error")).to_contain_text("Could not trigger the report")
+
+            # forget it, then use the admin key: a report, its table, and a download with the key
+            page.click("#forget-key")
+            expect(page.locator("#key-state")).to_be_hidden()
+            assert page.evaluate("sessionStorage.getItem('store-monitor.api-key')") is None
+            expect(page.locator("#auth")).to_be_visible()
+            page.fill("#api-key", admin)
+            page.press("#api-key", "Enter")
+            expect(page.locator("#auth")).to_be_hidden()
+            page.click("#forbidden-close")
+            page.fill("#store-ids", "")
+            report_id = _trigger_and_wait(page)
+            assert _table_ids(page) == ["store-2", "store-1"]
+            _check_rows(_download(page), _expected_rows(["ex1", "ex2"]))
+            expect(page.locator(f"#recent tr[data-report-id='{report_id}']")).to_contain_text("Complete")
+            _screenshot(page, tmp_path)
+            refused = ("Failed to load resource: the server responded with a status of 401",
+                       "Failed to load resource: the server responded with a status of 403")
+            assert page.console_watch.unexpected(refused) == []
+        finally:
+            context.close()
