@@ -14,8 +14,10 @@
 
   function ask(message) {
     u.setText(els.authMessage, message);
-    u.show(els.auth, true);
-    if (document.activeElement !== els.apiKey) { els.apiKey.focus(); }
+    if (els.auth.hidden) {
+      u.show(els.auth, true);
+      els.apiKey.focus(); // once, when it appears: the page's periodic refreshes must not steal focus
+    }
   }
 
   function onProblem(result, url) {
