@@ -30,7 +30,7 @@ def availability(store_id: str) -> Response:
     runtime = runtime_of()
     try:
         answer = store_availability(runtime.engine, store_id.strip(), ReportSpec(**span).validate(),
-                                    runtime.runner.cache)
+                                    runtime.runner.context.cache)
     except InvalidReport as exc:
         raise ApiError(400, str(exc)) from None
     except (StoreNotFound, NoDataError) as exc:

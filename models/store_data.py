@@ -193,3 +193,9 @@ def data_version(conn: Connection) -> int:
 def latest_poll_us(conn: Connection) -> int | None:
     value = conn.exec_driver_sql("SELECT MAX(ts_us) FROM polls").scalar()
     return None if value is None else int(value)
+
+
+def earliest_poll_us(conn: Connection) -> int | None:
+    """The oldest poll: with the newest, the data's own date range (shown in the page's header)."""
+    value = conn.exec_driver_sql("SELECT MIN(ts_us) FROM polls").scalar()
+    return None if value is None else int(value)
