@@ -74,7 +74,7 @@ def cluster_reports(run: PartRun, table: Table, url: str, cluster: Cluster, late
                 for name, _, _, secs in shards:
                     per_worker[name] = per_worker.get(name, 0.0) + secs
                 busiest = max(per_worker.values(), default=0.0)
-                note += (f"; {workers.rss_note()}; shards " + ", ".join(f"#{s + 1} {n} {t:.2f} s" for _, s, n, t in shards)
+                note += (f"; {workers.rss_note()}; shards " + ", ".join(f"#{s} {n} stores {t:.2f} s" for _, s, n, t in shards)
                          + f"; queue + merge + polling {seconds - busiest:.2f} s")
             if rss_limit_mb is not None:
                 row.targets.append(Target(f"< {rss_limit_mb / GB:g} GB per process", row.rss_mb < rss_limit_mb))
