@@ -208,8 +208,13 @@ class PartRun:
         m = run_measured(self.bench.flask("report", *extra, "--out", str(out_csv)), env, self.logs, f"report-{tag}")
         row.seconds, row.rss_mb = m.seconds, m.rss_mb
         found = re.search(r"wrote (\d+) stores?.*read ([\d.]+)s, compute ([\d.]+)s", m.stdout)
-        row.notes = (f"read {found.group(2)} s, compute {found.group(3)} s; {int(found.group(1)):,} rows"
-                     if found else m.stdout.strip()[-160:])
+        total = re.search(r"wrote (\d+) stores?.*total ([\d.]+)s", m.stdout)
+        if found:
+            row.notes = f"read {found.group(2)} s, compute {found.group(3)} s; {int(found.group(1)):,} rows"
+        elif total:
+            row.notes = f"read + compute {total.group(2)} s; {int(total.group(1)):,} rows"
+        else:
+            row.notes = m.stdout.strip()[-160:]
         return out_csv
 
     def next_as_of(self, latest_us: int) -> dict[str, str]:

@@ -46,7 +46,7 @@ CELERY_2 = CLUSTERS[-1]
 
 
 def cluster_reports(run: PartRun, table: Table, url: str, cluster: Cluster, later: int = 3,
-                    rss_limit_mb: float | None = None) -> dict[str, PartRow]:
+                    rss_limit_mb: float | None = None, where: str = "") -> dict[str, PartRow]:
     """A real `python app.py` (and workers): the first report (cold processes), then `later` more."""
     env = run.env(url, **cluster.env(run.bench.args.broker_url))
     workers = Workers(run.python, env, run.logs, cluster.workers) if cluster.workers else None
@@ -91,9 +91,9 @@ def cluster_reports(run: PartRun, table: Table, url: str, cluster: Cluster, late
             row.seconds = min(times)
             row.notes = f"best of {later} (max {max(times):.2f}), new as_of each; last: {notes}"
 
-        rows["first"] = run.step(table, f"{cluster.label}: first report", first)
+        rows["first"] = run.step(table, f"{cluster.label}: first report{where}", first)
         if later:
-            rows["later"] = run.step(table, f"{cluster.label}: later report", repeated)
+            rows["later"] = run.step(table, f"{cluster.label}: later report{where}", repeated)
     except (StepError, OSError, KeyError, ValueError, urllib.error.URLError) as exc:
         row = PartRow(f"{cluster.label}: start", failed=True, notes=str(exc).splitlines()[0][:200])
         table.rows.append(row)
@@ -231,11 +231,12 @@ def part_fleet(run: PartRun) -> None:
 
                 rows[key] = run.step(table, key, report)
                 for cluster in (THREADS, CELERY_2) if kind == "MySQL" else (THREADS,):
-                    got = cluster_reports(run, table, url, cluster, later=0, rss_limit_mb=2 * GB)
+                    got = cluster_reports(run, table, url, cluster, later=0, rss_limit_mb=2 * GB,
+                                          where=f" ({kind})")
                     if "first" in got:
                         rows[f"API report, {cluster.label} ({kind})"] = got["first"]
     big = f"{sizes.fleet_factor}×"
-    growth = run.result.table(f"growth 1× → {big}", ("s 1×", f"s {big}"))
+    growth = run.result.table(f"growth 1× → {big}", (f"seconds 1× → {big}", f"peak RSS MB {big}"))
     for key, small in measured.get("1×", {}).items():
         large = measured.get(big, {}).get(key)
         if large is None or small.seconds is None or large.seconds is None:
