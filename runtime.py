@@ -44,7 +44,9 @@ class Runtime:
             config=config,
             engine=engine,
             runner=ReportRunner(engine, config.report_dir, config.report_workers, InputsCache()),
-            scheduler=ReloadScheduler(engine, config.csv_dir, config.reload_interval_seconds),
+            scheduler=ReloadScheduler(
+                engine, config.csv_dir, config.reload_interval_seconds, config.load_settle_seconds
+            ),
         )
         try:
             runtime.ensure_schema()

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
 from models.db import redacted_url
-from services.ingest.loader import LoadResult, load_directory
+from services.ingest.loader import Progress, load_directory
+from services.ingest.results import LoadResult
 from services.ingest.parsing import format_instant, parse_instant
 from services.reports.builder import NoDataError, build_report, write_report_csv
 from runtime import runtime_of
@@ -37,6 +40,20 @@ def echo_load_result(result: LoadResult) -> None:
     )
 
 
+@contextmanager
+def _load_progress() -> Iterator[Progress | None]:
+    """A progress bar on a terminal; nothing at all when stdout is a pipe or a log file."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    with click.progressbar(length=1000, label="loading") as bar:
+        def advance(fraction: float, what: str) -> None:
+            bar.label = what
+            bar.update(int(fraction * 1000) - bar.pos)
+
+        yield advance
+
+
 def register_cli(app: Flask) -> None:
     @app.cli.command("load-data")
     @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
@@ -50,7 +67,8 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"{directory} is not a directory")
         try:
             runtime.ensure_schema()
-            result = load_directory(runtime.engine, directory)
+            with _load_progress() as progress:
+                result = load_directory(runtime.engine, directory, progress=progress)
         except DBAPIError as exc:
             raise click.ClickException(
                 f"database {redacted_url(runtime.config.database_url)} failed: {exc.orig}"

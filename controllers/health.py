@@ -9,6 +9,7 @@ from models import store_data
 from models.db import read_tx, redacted_url
 from models.tables import DataLoad, Store
 from runtime import runtime_of
+from services.ingest.status import ingest_status
 
 bp = Blueprint("health", __name__)
 
@@ -44,6 +45,9 @@ def health() -> tuple[Response, int]:
                     "changed": last.changed,
                 },
             )
+        ingest = ingest_status(runtime.engine, reload_state.last_error, reload_state.last_finished)
+        if ingest.status != "ok":  # still serving, but the data may be stale or partial
+            body.update(status=ingest.status, reason=ingest.reason)
         return jsonify(body), 200
     except DBAPIError as exc:
         body.update(status="unavailable", error=f"database unreachable: {type(exc.orig).__name__}")

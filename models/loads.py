@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Connection, Integer, String, Text, delete, insert, select
+from sqlalchemy import BigInteger, Connection, Integer, Row, String, Text, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,9 +49,9 @@ class LoadedSource(Base):
     loaded_at: Mapped[datetime] = mapped_column(EpochMicros)
 
 
-def previous_sources(conn: Connection) -> dict[str, LoadedSource]:
-    rows = conn.execute(select(LoadedSource)).scalars().all()
-    return {row.kind: row for row in rows}
+def previous_sources(conn: Connection) -> dict[str, Row]:
+    """The fingerprint row (columns of LoadedSource) of each kind loaded before."""
+    return {row.kind: row for row in conn.execute(select(LoadedSource.__table__))}
 
 
 def save_source(conn: Connection, values: dict[str, Any]) -> None:
@@ -121,8 +121,9 @@ def parse_summary(summary: str | None) -> dict[str, Any]:
     return {"files": value.get("files", []), "error": value.get("error")} if isinstance(value, dict) else {"files": [], "error": None}
 
 
-def newest_load(conn: Connection) -> DataLoad | None:
-    return conn.execute(select(DataLoad).order_by(DataLoad.id.desc()).limit(1)).scalars().first()
+def newest_load(conn: Connection) -> Row | None:
+    """The row (columns of DataLoad) of the newest load, whatever process ran it."""
+    return conn.execute(select(DataLoad.__table__).order_by(DataLoad.id.desc()).limit(1)).first()
 
 
 def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Row
 
 from models import loads, store_data, store_writes
 from models.db import read_tx, write_tx
@@ -93,7 +93,7 @@ def load_directory(
 
 
 def _read_and_parse(
-    kind: FileKind, path: Path | None, previous: loads.LoadedSource | None, result: FileResult,
+    kind: FileKind, path: Path | None, previous: Row | None, result: FileResult,
     settle_seconds: float, max_wait: float,
 ) -> _Parsed | None:
     """The file's valid rows, or None (the result says why: missing, unchanged, unsettled, refused)."""
@@ -135,7 +135,7 @@ def _refuse(result: FileResult, message: str) -> None:
     return None
 
 
-def _write_file(conn: Connection, ready: _Parsed, previous: loads.LoadedSource | None) -> None:
+def _write_file(conn: Connection, ready: _Parsed, previous: Row | None) -> None:
     source, result, rows = ready.source, ready.result, ready.rows
     if previous is not None and previous.open_store_key is not None and previous.open_ts_us is not None:
         # That poll came only from a last line that was still being written; the lines read now

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.loads import LoadedSource
+from sqlalchemy import Row
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,13 @@ def _same_stat(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_size, a.st_mtime_ns, a.st_ctime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ctime_ns, b.st_ino)
 
 
-def unchanged_by_stat(stat: os.stat_result, previous: LoadedSource | None) -> bool:
+def unchanged_by_stat(stat: os.stat_result, previous: Row | None) -> bool:
     return previous is not None and (
         previous.size, previous.mtime_ns, previous.ctime_ns, previous.inode
     ) == (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino & INODE_MASK)
 
 
-def read_source(kind: str, path: Path, previous: LoadedSource | None, grows: bool, stat: os.stat_result) -> Source | None:
+def read_source(kind: str, path: Path, previous: Row | None, grows: bool, stat: os.stat_result) -> Source | None:
     """The part of the file that needs loading, or None if its content is unchanged.
 
     A file that `grows` and still starts with the bytes of the last load up to that load's last

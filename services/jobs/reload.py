@@ -28,10 +28,11 @@ class ReloadState:
 
 
 class ReloadScheduler:
-    def __init__(self, engine: Engine, csv_dir: Path, interval_seconds: int) -> None:
+    def __init__(self, engine: Engine, csv_dir: Path, interval_seconds: int, settle_seconds: float = 0.0) -> None:
         self.engine = engine
         self.csv_dir = csv_dir
         self.interval_seconds = interval_seconds
+        self.settle_seconds = settle_seconds  # wait for files still being written (SPEC 1)
         self.state = ReloadState()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,7 +60,7 @@ class ReloadScheduler:
         self.state.running = True
         self.state.last_started = datetime.now(timezone.utc)
         try:
-            result = load_directory(self.engine, self.csv_dir)
+            result = load_directory(self.engine, self.csv_dir, settle_seconds=self.settle_seconds)
             self.state.last_result, self.state.last_error = result, None
             if not result.ok:
                 log.warning("reload of %s loaded nothing: %s", self.csv_dir,
