@@ -29,6 +29,7 @@ _TIMESTAMP_RE = re.compile(
     r"\s*(?:(UTC|Z)|([+-])(\d{2}):?(\d{2}))?\s*",
     re.ASCII | re.IGNORECASE,
 )
+_CHUNK = 65_536
 _YEARS = (1678, 2261)  # where pandas' nanosecond timestamps (used by the reports) reach
 
 
@@ -63,64 +64,72 @@ def _canonical(value: object) -> str:
 def _parse_exact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised reading of `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][ UTC|Z|±HH:MM]`, nothing else.
 
-    The strings become rows of a byte matrix; every check is a column operation (uint8
-    arithmetic wraps, so `byte - 48 <= 9` is the digit test).
+    In chunks that stay in the CPU cache: the strings become a byte matrix stored column by
+    column, so every check is one pass over a contiguous row of bytes; uint8 arithmetic wraps,
+    so `byte - 48 <= 9` is the digit test.
     """
+    micros = np.zeros(len(values), dtype=np.int64)
+    ok = np.zeros(len(values), dtype=bool)
+    for lo in range(0, len(values), _CHUNK):
+        micros[lo : lo + _CHUNK], ok[lo : lo + _CHUNK] = _parse_exact_chunk(values[lo : lo + _CHUNK])
+    return micros, ok
+
+
+def _parse_exact_chunk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
     micros = np.zeros(n, dtype=np.int64)
     try:
         raw = values.astype(f"S{_WIDTH}")
     except (UnicodeEncodeError, TypeError, ValueError):  # non-ASCII: none of these shapes
         return micros, np.zeros(n, dtype=bool)
-    m = raw.view(np.uint8).reshape(n, _WIDTH)
-    flat = raw.view(np.uint8)
-    ok = m[:, _WIDTH - 1] == 0
-    for column, char in _SEPARATORS:
-        ok &= m[:, column] == ord(char)
-    ok &= (m[:, 10] == ord(" ")) | (m[:, 10] == ord("T"))
+    col = np.ascontiguousarray(raw.view(np.uint8).reshape(n, _WIDTH).T)  # col[k] = k-th bytes
+    del raw
+    ok = col[_WIDTH - 1] == 0
+    for k, char in _SEPARATORS:
+        ok &= col[k] == ord(char)
+    ok &= (col[10] == ord(" ")) | (col[10] == ord("T"))
 
-    def number(*columns: int) -> np.ndarray:
-        nonlocal ok
-        total = np.zeros(n, dtype=np.int64)
-        for column in columns:
-            digit = m[:, column] - np.uint8(48)
-            ok &= digit <= 9
-            total = total * 10 + digit
-        return total
+    def digit(k: int) -> np.ndarray:
+        d = col[k] - np.uint8(48)
+        ok.__iand__(d <= 9)
+        return d.astype(np.int32)
 
-    year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
-    hour, minute, second = number(11, 12), number(14, 15), number(17, 18)
+    year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3)
+    month, day = digit(5) * 10 + digit(6), digit(8) * 10 + digit(9)
+    hour, minute, second = digit(11) * 10 + digit(12), digit(14) * 10 + digit(15), digit(17) * 10 + digit(18)
     # Fraction: a dot at 19 and one to nine digits (the first six are the microseconds).
-    dot = m[:, 19] == ord(".")
+    dot = col[19] == ord(".")
     run = dot.copy()
-    frac_len = np.zeros(n, dtype=np.int64)
-    fraction = np.zeros(n, dtype=np.int64)
+    frac_len = np.zeros(n, dtype=np.int32)
+    fraction = np.zeros(n, dtype=np.int32)
     for k in range(10):
-        digit = m[:, 20 + k] - np.uint8(48)
-        run &= digit <= 9
+        d = col[20 + k] - np.uint8(48)
+        run &= d <= 9
         frac_len += run
         if k < 6:
-            fraction = fraction * 10 + np.where(run, digit, 0)
+            fraction = fraction * 10 + np.where(run, d, 0)
     ok &= ~dot | ((frac_len >= 1) & (frac_len <= 9))
     # Zone: nothing, "Z", " UTC" or ±HH:MM right after the seconds or the fraction.
-    start = np.arange(n, dtype=np.int64) * _WIDTH + 19 + np.where(dot, 1 + frac_len, 0)
-    tail = [flat[np.minimum(start + j, len(flat) - 1)] for j in range(7)]
+    flat = col.reshape(-1)
+    start = np.where(dot, 20 + frac_len, 19).astype(np.int64) * n + np.arange(n, dtype=np.int64)
+    tail = [flat[start + j * n] for j in range(7)]
     plain = tail[0] == 0
     zulu = (tail[0] == ord("Z")) & (tail[1] == 0)
     utc = (tail[0] == ord(" ")) & (tail[1] == ord("U")) & (tail[2] == ord("T")) & (tail[3] == ord("C")) & (tail[4] == 0)
     off = [tail[j] - np.uint8(48) for j in (1, 2, 4, 5)]
     signed = ((tail[0] == ord("+")) | (tail[0] == ord("-"))) & (tail[3] == ord(":")) & (tail[6] == 0)
-    for digit in off:
-        signed &= digit <= 9
-    off_hours = off[0].astype(np.int64) * 10 + off[1]
-    off_minutes = off[2].astype(np.int64) * 10 + off[3]
-    ok &= plain | zulu | utc | (signed & (off_hours <= 23) & (off_minutes <= 59))
-    offset_s = np.where(signed, np.where(tail[0] == ord("-"), -1, 1) * (off_hours * 3600 + off_minutes * 60), 0)
+    for d in off:
+        signed &= d <= 9
+    offset_s = (off[0].astype(np.int32) * 10 + off[1]) * 3600 + (off[2].astype(np.int32) * 10 + off[3]) * 60
+    signed &= (off[0].astype(np.int32) * 10 + off[1] <= 23) & (off[2].astype(np.int32) * 10 + off[3] <= 59)
+    ok &= plain | zulu | utc | signed
+    offset_s = np.where(signed, np.where(tail[0] == ord("-"), -offset_s, offset_s), 0)
+    ok &= (year >= _YEARS[0]) & (year <= _YEARS[1]) & (month >= 1) & (month <= 12) & (day >= 1)
     month = np.clip(month, 1, 12)
-    ok &= (year >= _YEARS[0]) & (year <= _YEARS[1]) & (month == number(5, 6)) & (day >= 1)
     ok &= (day <= _days_in_month(year, month)) & (hour <= 23) & (minute <= 59) & (second <= 59)
-    seconds = _days_from_civil(year, month, day) * DAY_SECONDS + hour * 3600 + minute * 60 + second
-    micros[ok] = ((seconds - offset_s) * 1_000_000 + fraction)[ok]
+    days = _days_from_civil(year, month, day).astype(np.int64)
+    seconds = days * DAY_SECONDS + (hour * 3600 + minute * 60 + second - offset_s)
+    micros[ok] = (seconds * 1_000_000 + fraction)[ok]
     return micros, ok
 
 
@@ -136,7 +145,7 @@ def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np
 
 def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    lengths = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)[month - 1]
+    lengths = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)[month - 1]
     return lengths + ((month == 2) & leap)
 
 
