@@ -140,11 +140,12 @@ def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int
         if any(f.strip() for f in first_fields[width:]):
             return None
         # Room for empty trailing fields (a comma at the end of every row); filled ones fail below.
+        # Only then are names given: pandas reads measurably slower with them.
         names = [f"c{i}" for i in range(max(width, len(first_fields)))]
+        wider = {"header": 0, "names": names} if len(names) > width else {}
         frame = pd.read_csv(
             io.BytesIO(data),
-            header=0,
-            names=names,
+            **wider,
             encoding="utf-8-sig",
             encoding_errors="strict",
             dtype=object,
@@ -158,7 +159,7 @@ def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if len(frame) != physical - 1:  # a quoted field spans lines, or similar: number carefully
         return None
-    for extra in names[width:]:
+    for extra in frame.columns[width:]:
         if frame[extra].str.strip().ne("").any():
             return None  # a field beyond the header: the careful reader rejects those rows
     frame = frame.iloc[:, list(columns.values())]
