@@ -305,3 +305,22 @@ def test_health_is_degraded_while_the_newest_load_refused_or_failed(client, runt
     runtime.scheduler.run_once()
     assert client.get("/health").get_json()["status"] == "ok"
     assert ("b", us("2023-01-22T11:00:00Z"), True) in polls_in_db(runtime)
+
+
+# -- issue 9: progress through a callback; the CLI is quiet when its output is not a terminal -----------
+
+def test_load_reports_progress_to_a_callback(runtime, tmp_path: Path) -> None:
+    seen: list[tuple[float, str]] = []
+    folder = write_inputs(tmp_path / "in", polls=POLL_HEADER + "a,active,2023-01-22 10:00:00\n", hours=HOURS, zones=ZONES)
+    load_directory(runtime.engine, folder, progress=lambda fraction, what: seen.append((fraction, what)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0
+    assert {"reading polls", "writing polls", "writing hours", "writing zones"} <= {w for _, w in seen}
+
+
+def test_load_data_cli_prints_no_progress_bar_into_a_pipe(app, tmp_path: Path) -> None:
+    folder = write_inputs(tmp_path / "in", polls=POLL_HEADER + "a,active,2023-01-22 10:00:00\n")
+    result = app.test_cli_runner().invoke(args=["load-data", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "polls  loaded" in result.output
+    assert "loading" not in result.output and "%" not in result.output

@@ -104,7 +104,7 @@ def read_source(kind: str, path: Path, previous: Row | None, grows: bool, stat: 
                   complete_size=complete_size, complete_sha256=hashes[complete_size])
     incremental = (
         grows and previous is not None and 0 < cut <= len(data) and hashes.get(cut) == previous.complete_sha256
-        and data[cut - 1 : cut] == b"\n" and b"\n" in data[:cut]
+        and data[cut - 1 : cut] == b"\n" and data.find(b"\n", 0, cut - 1) >= 0
     )
     if not incremental:
         return Source(data=data, first_line=1, rows_before=0, **common)
