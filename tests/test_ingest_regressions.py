@@ -21,7 +21,8 @@ from conftest import ROOT, write_inputs
 from models import loads
 from models.db import read_tx
 from services.ingest.loader import load_directory
-from test_ingestion import hours_in_db, polls_in_db, us, zones_in_db
+from services.ingest.parsing import parse_instant as us
+from support.stored import hours_in_db, polls_in_db, zones_in_db
 
 POLL_HEADER = "store_id,status,timestamp_utc\n"
 HOURS = "store_id,dayOfWeek,start_time_local,end_time_local\nh1,0,09:00,17:00\n"

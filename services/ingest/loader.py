@@ -24,7 +24,7 @@ from models import loads, store_data, store_writes
 from models.db import read_tx, write_tx
 from services.ingest.csv_input import RefusedFileError, locate_inputs, read_table
 from services.ingest.kinds import KINDS, FileKind, OpenPoll, Rows
-from services.ingest.locks import load_lock
+from services.ingest.locks import LOCK_TIMEOUT_SECONDS, load_lock
 from services.ingest.results import FileResult, LoadResult
 from services.ingest.sources import INODE_MASK, Source, read_source, unchanged_by_stat, wait_until_settled
 
@@ -44,13 +44,14 @@ class _Parsed:
 
 def load_directory(
     engine: Engine, directory: Path, settle_seconds: float = 0.0, max_wait_seconds: float | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, lock_timeout: float = LOCK_TIMEOUT_SECONDS,
 ) -> LoadResult:
     """Load whatever of the three files `directory` holds; all writes in one transaction.
 
     With `settle_seconds` > 0 (the running service) a file that changed less than that long ago
     is waited for, up to `max_wait_seconds` (default five settle times); one still changing then
-    is left for the next load (status `unsettled`).
+    is left for the next load (status `unsettled`). LockTimeout if another load holds the load
+    lock for longer than `lock_timeout` seconds.
     """
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
     report = progress or (lambda fraction, what: None)
@@ -60,7 +61,7 @@ def load_directory(
         return LoadResult(files=[FileResult(kind=k, path=None, message=message) for k in KINDS])
     paths = locate_inputs(directory, {k.name: k.file_names for k in KINDS.values()})
     max_wait = 5 * settle_seconds if max_wait_seconds is None else max_wait_seconds
-    with load_lock(engine):
+    with load_lock(engine, lock_timeout):
         with read_tx(engine) as conn:
             previous = loads.previous_sources(conn)
         results: list[FileResult] = []
