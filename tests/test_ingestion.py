@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from conftest import write_inputs
 from support.stored import hours_in_db, polls_in_db, zones_in_db
