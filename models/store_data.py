@@ -175,7 +175,7 @@ def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_sql: str, key_par
     if is_mysql(conn):
         # GROUP_CONCAT results are capped per row: group by hour to keep each row small.
         conn.exec_driver_sql("SET SESSION group_concat_max_len = 1073741824")
-        sql = f"SELECT GROUP_CONCAT({packed_expr}) FROM polls {where} GROUP BY ts_us DIV {3_600_000_000}"
+        sql = f"SELECT GROUP_CONCAT({packed_expr}) FROM polls {where} GROUP BY ts_us DIV 3600000000"
     else:
         sql = f"SELECT group_concat({packed_expr}) FROM polls {where}"
     chunks = [row[0] for row in conn.exec_driver_sql(sql, tuple(params)) if row[0]]

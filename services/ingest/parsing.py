@@ -20,7 +20,6 @@ _STATUS = {"active": True, "inactive": False}
 _TIME_RE = r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$"  # ASCII digits only: \d matches "٠٩"
 _DAY_RE = r"^[0-6]$"
 _WIDTH = 36  # the longest exact shape is 35 bytes: longer values take the regex
-_DIGIT_COLUMNS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
 _SEPARATORS = ((4, b"-"), (7, b"-"), (13, b":"), (16, b":"))
 # Every accepted spelling (SPEC 1): a full date, a time to the second, an optional fraction and
 # an optional zone. What a writer cut mid-line leaves (`2023-01-22 12:0`) matches nothing here.

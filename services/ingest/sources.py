@@ -38,13 +38,6 @@ class Source:
     rows_before: int  # rows already loaded from the unchanged prefix
 
 
-@dataclass
-class Unsettled:
-    """The file kept changing for longer than the load was willing to wait."""
-
-    waited_seconds: float
-
-
 def wait_until_settled(path: Path, settle_seconds: float, max_wait_seconds: float) -> tuple[os.stat_result | None, float]:
     """The file's stat once it has not changed for `settle_seconds`, and how long that took
     (None if it kept changing past `max_wait_seconds`)."""
