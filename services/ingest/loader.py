@@ -26,7 +26,9 @@ from services.ingest.csv_input import RefusedFileError, locate_inputs, read_tabl
 from services.ingest.kinds import KINDS, FileKind, OpenPoll, Rows
 from services.ingest.locks import LOCK_TIMEOUT_SECONDS, load_lock
 from services.ingest.results import FileResult, LoadResult
-from services.ingest.sources import INODE_MASK, Source, read_source, unchanged_by_stat, wait_until_settled
+from services.ingest.sources import (
+    INODE_MASK, Source, read_source, same_stat, unchanged_by_stat, wait_until_settled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,11 @@ def _read_and_parse(
         if source is None:
             result.status = "unchanged"
             result.message = f"{path.name} unchanged since the last load"
+            return None
+        if settle_seconds > 0 and not same_stat(path.stat(), stat):
+            result.status = "unsettled"
+            result.message = f"{path.name} changed while it was read: not loaded, left for the next load"
+            log.warning("%s", result.message)
             return None
         table = read_table(source.data, kind.columns, path.name, first_line=source.first_line)
         rows = kind.parse(table, result)

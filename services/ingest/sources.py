@@ -55,12 +55,12 @@ def wait_until_settled(path: Path, settle_seconds: float, max_wait_seconds: floa
             return None, time.monotonic() - started
         time.sleep(pause)
         again = path.stat()
-        if age < 0 and _same_stat(again, stat):
+        if age < 0 and same_stat(again, stat):
             return again, time.monotonic() - started
         stat = again
 
 
-def _same_stat(a: os.stat_result, b: os.stat_result) -> bool:
+def same_stat(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_size, a.st_mtime_ns, a.st_ctime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ctime_ns, b.st_ino)
 
 
