@@ -41,6 +41,8 @@ def echo_load_result(result: LoadResult) -> None:
         f"data version {result.data_version}, {'changed' if result.changed else 'no change'}, "
         f"{result.seconds:.2f}s"
     )
+    if result.pruned:
+        click.echo(f"pruned {result.pruned} polls older than the retention period (POLL_RETENTION_DAYS)")
 
 
 @contextmanager
@@ -73,7 +75,8 @@ def register_cli(app: Flask) -> None:
         try:
             runtime.ensure_schema()
             with _load_progress() as progress:
-                result = load_directory(runtime.engine, directory, progress=progress)
+                result = load_directory(runtime.engine, directory, progress=progress,
+                                        retention_days=runtime.config.poll_retention_days)
         except DBAPIError as exc:
             raise click.ClickException(
                 f"{redacted_url(runtime.config.database_url)}: "
