@@ -101,6 +101,11 @@ def prune_polls(engine: Engine, days: int, batch_rows: int = PRUNE_BATCH_ROWS) -
     """Delete polls older than `days` before the newest poll (0: keep all); how many were deleted."""
     if days <= 0:
         return 0
+    with engine.connect() as conn:  # the usual case, nothing old enough: no write transaction
+        cutoff = retention_cutoff(conn, days)
+        oldest = conn.execute(text("SELECT MIN(ts_us) FROM polls")).scalar()
+    if cutoff is None or oldest is None or int(oldest) >= cutoff:
+        return 0
     total = 0
     while True:
         with write_tx(engine) as conn:
