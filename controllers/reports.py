@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file, url_for
 
+from controllers.auth import current_principal
 from controllers.errors import ApiError
 from models import report_jobs
 from models.tables import Report
+from services.access import reports as scoped_reports
 from services.jobs.runner import ReportRequest
 from services.ingest.parsing import format_instant, parse_instant
 from runtime import runtime_of
@@ -91,7 +93,7 @@ def parse_report_request() -> ReportRequest:
 
 @bp.route("/trigger_report", methods=["GET", "POST"])
 def trigger_report() -> tuple[Response, int, dict[str, str]]:
-    report = runtime_of().runner.submit(parse_report_request())
+    report = scoped_reports.submit(runtime_of().runner, current_principal(), parse_report_request())
     location = url_for("reports.get_report_by_path", report_id=report.id)
     return jsonify(report_id=report.id, status="Running"), 202, {"Location": location}
 
@@ -101,10 +103,10 @@ def _find_report(report_id: str | None) -> Report:
         raise ApiError(400, "missing report_id")
     if not REPORT_ID_RE.fullmatch(report_id):
         raise ApiError(404, "unknown report_id")
-    report = report_jobs.get(runtime_of().engine, report_id)
-    if report is None:
-        raise ApiError(404, "unknown report_id")
-    return report
+    try:
+        return scoped_reports.find(runtime_of().engine, current_principal(), report_id)
+    except scoped_reports.ReportNotFound:
+        raise ApiError(404, "unknown report_id") from None
 
 
 def _report_answer(report: Report) -> Response:
@@ -152,7 +154,7 @@ def recent_reports() -> Response:
     except ValueError:
         raise ApiError(400, "limit must be a whole number") from None
     runner = runtime_of().runner
-    reports = report_jobs.recent(runtime_of().engine, limit)
+    reports = scoped_reports.recent(runtime_of().engine, current_principal(), limit)
     return jsonify(reports=[report_summary(r, runner.progress(r.id)) for r in reports])
 
 

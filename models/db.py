@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models.base import Base
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
+from models import api_keys  # noqa: F401
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create(engine: Engine, report_id: str, params: dict[str, Any]) -> Report:
-    report = Report(id=report_id, status=PENDING, params=json.dumps(params), created_at=_now(), progress=0.0)
+def create(engine: Engine, report_id: str, params: dict[str, Any], api_key_id: str | None = None) -> Report:
+    report = Report(id=report_id, status=PENDING, params=json.dumps(params), created_at=_now(), progress=0.0,
+                    api_key_id=api_key_id)
     with write_session(engine) as s:
         s.add(report)
     return report
@@ -30,9 +31,13 @@ def get(engine: Engine, report_id: str) -> Report | None:
         return s.get(Report, report_id)
 
 
-def recent(engine: Engine, limit: int = 20) -> Sequence[Report]:
+def recent(engine: Engine, limit: int = 20, api_key_id: str | None = None) -> Sequence[Report]:
+    """The newest reports; only those made with `api_key_id` when it is given."""
+    query = select(Report)
+    if api_key_id is not None:
+        query = query.where(Report.api_key_id == api_key_id)
     with read_session(engine) as s:
-        return s.scalars(select(Report).order_by(Report.created_at.desc()).limit(limit)).all()
+        return s.scalars(query.order_by(Report.created_at.desc()).limit(limit)).all()
 
 
 def unfinished(engine: Engine) -> Sequence[Report]:

@@ -58,9 +58,9 @@ class ReportRunner:
         self._progress: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def submit(self, request: ReportRequest) -> Report:
+    def submit(self, request: ReportRequest, api_key_id: str | None = None) -> Report:
         report_id = secrets.token_urlsafe(16)
-        report = report_jobs.create(self.engine, report_id, request.to_params())
+        report = report_jobs.create(self.engine, report_id, request.to_params(), api_key_id)
         self._start(report_id, request)
         log.info("report %s queued (%s)", report_id, _describe(request))
         return report
