@@ -74,11 +74,21 @@ def make_tenants(config, tmp_path: Path, **overrides: Any) -> Tenants:
     return tenants
 
 
+def close_settled(app, timeout: float = 60.0) -> None:
+    """Close the app once its reports have ended: a report thread still writing to a MySQL
+    database that the fixture drops would retry for minutes and hold the interpreter at exit."""
+    engine = runtime_of(app).engine
+    deadline = time.monotonic() + timeout
+    while report_jobs.unfinished(engine) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runtime_of(app).close()
+
+
 @pytest.fixture
 def tenants(config, tmp_path: Path):
     tenants = make_tenants(config, tmp_path)
     yield tenants
-    runtime_of(tenants.app).close()
+    close_settled(tenants.app)
 
 
 def csv_stores(response) -> list[str]:
@@ -218,7 +228,7 @@ def test_auth_off_is_open_but_a_presented_key_still_scopes(config, tmp_path: Pat
         assert tenants.call("owner", "POST", "/trigger_report", json={"store_id": "store-2"}).status_code == 403
         assert tenants.call("unknown", "GET", "/reports").status_code == 401
     finally:
-        runtime_of(tenants.app).close()
+        close_settled(tenants.app)
 
 
 def test_auth_required_defaults_by_host(config) -> None:

@@ -12,6 +12,7 @@ from schemathesis import checks as st_checks
 
 from app import create_app
 from conftest import combine_examples
+from test_access import close_settled
 from controllers.openapi import app_operations, documented_operations
 from controllers.openapi_spec import PATHS
 from runtime import runtime_of
@@ -83,7 +84,7 @@ def api_under_test(tmp_path: Path):
     _, secret = keys.create_key(engine, "owner", ["store-1"], name="schemathesis")
     app.config["TEST_AUTH_HEADERS"] = {"Authorization": f"Bearer {secret}"}
     yield app
-    runtime_of(app).close()
+    close_settled(app)
 
 
 CHECKS = [
