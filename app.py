@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 from typing import Any
 
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
+from celery_init import celery_init_app
 from config import PROJECT_ROOT, Config, ConfigError
 from controllers import register_blueprints
 from controllers.auth import register_auth
@@ -24,18 +26,19 @@ from controllers.errors import register_error_handlers
 from models.db import redacted_url
 from services.access.keys import has_active_keys
 from runtime import EXTENSION_KEY, Runtime
+from services.jobs.queues import QueueUnavailable
 
 log = logging.getLogger("store_monitor")
 
 
-def create_app(config: Config | None = None, **overrides: Any) -> Flask:
-    """The application factory; `overrides` replace single settings (handy in tests)."""
+def create_app(config: Config | None = None) -> Flask:
+    """The application factory (tests pass `Config(...)` or `config.with_changes(...)`)."""
     config = config or Config.from_env()
-    if overrides:
-        config = config.with_changes(**overrides)
     app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
-    app.config.update(MAX_CONTENT_LENGTH=config.max_request_bytes, JSON_SORT_KEYS=False)
-    app.extensions[EXTENSION_KEY] = Runtime.build(config)
+    app.config.update(MAX_CONTENT_LENGTH=config.max_request_bytes)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in the order the answer builds them
+    celery_app = celery_init_app(app, config) if config.report_backend == "celery" else None
+    app.extensions[EXTENSION_KEY] = Runtime.build(config, celery_app)
     register_error_handlers(app)
     register_blueprints(app)
     register_auth(app)  # before the rate limits: they count per key
@@ -65,6 +68,20 @@ def warn_if_no_key(runtime: Runtime) -> None:
     )
 
 
+def port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (already in use...), or None if it can."""
+    if port == 0:
+        return None
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
+            probe.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def main() -> int:
     configure_logging()
     try:
@@ -72,11 +89,22 @@ def main() -> int:
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         return 2
+    # Before the database is touched: a second copy started by mistake must not recover reports.
+    problem = port_taken(config.host, config.port)
+    if problem:
+        log.error("cannot listen on %s:%s: %s (is the service already running? set PORT)",
+                  config.host, config.port, problem)
+        return 1
     from waitress import create_server
 
     app = create_app(config)
     runtime: Runtime = app.extensions[EXTENSION_KEY]
-    runtime.start_background()
+    try:
+        runtime.start_background()
+    except QueueUnavailable as exc:
+        log.error("REPORT_BACKEND=celery: %s (BROKER_URL %s)", exc, config.broker_url)
+        runtime.close()
+        return 2
     warn_if_no_key(runtime)
     server = create_server(app, host=config.host, port=config.port, threads=8, ident="store-monitor")
     log.info(

@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'store_monitor.sqlite'}"
 REPORT_BACKENDS = ("threads", "celery")
+BROKER_SCHEMES = ("amqp", "amqps", "pyamqp", "redis", "rediss")  # RabbitMQ and Redis (SPEC 6)
 
 
 class ConfigError(ValueError):
@@ -109,6 +110,10 @@ class Config:
     max_store_ids: int = 10_000
     max_store_id_length: int = 255
     max_request_bytes: int = 1_000_000
+    # Test-only (SPEC 7 tests drive time instead of waiting): "ANCHOR:START:SPEED" for the
+    # scheduler's clock, and a factor applied to the webhook retry delays.
+    scheduler_clock: str | None = None
+    webhook_retry_scale: float = 1.0
 
     @property
     def auth_is_required(self) -> bool:
@@ -129,6 +134,10 @@ class Config:
         broker_url = _text_setting(values, "BROKER_URL")
         if backend == "celery" and broker_url is None:
             raise ConfigError("REPORT_BACKEND=celery needs BROKER_URL (amqp://… or redis://…)")
+        if broker_url is not None and broker_url.split("://", 1)[0].lower() not in BROKER_SCHEMES:
+            raise ConfigError(
+                f"BROKER_URL must start with one of {', '.join(s + '://' for s in BROKER_SCHEMES)}, got {broker_url!r}"
+            )
         auth_raw = (values.get("AUTH_REQUIRED") or "").strip()
         return cls(
             database_url=url,
@@ -149,6 +158,8 @@ class Config:
             rate_limit_storage_url=_text_setting(values, "RATE_LIMIT_STORAGE_URL") or "memory://",
             load_settle_seconds=_float_setting(values, "LOAD_SETTLE_SECONDS", 2.0, 0.0),
             poll_retention_days=_int_setting(values, "POLL_RETENTION_DAYS", 400, 0),
+            scheduler_clock=_text_setting(values, "SCHEDULER_CLOCK"),
+            webhook_retry_scale=_float_setting(values, "WEBHOOK_RETRY_SCALE", 1.0, 0.0),
         )
 
     def with_changes(self, **changes: Any) -> Config:

@@ -8,16 +8,21 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from config import Config
-from models.db import init_schema, make_engine, redacted_url
+from models.db import describe_database_error, init_schema, make_engine, redacted_url
+from services.jobs.queues import CeleryQueue, check_broker
 from services.jobs.runner import ReportRunner
+from services.jobs.storage import DatabaseStore, FileStore
 from services.reports.builder import InputsCache
 from services.jobs.reload import ReloadScheduler
+from services.delivery.worker import RETRY_DELAYS, DeliveryWorker
+from services.schedules.scheduler import Clock, Scheduler, clock_from_setting, report_starter, tick_for_speed
 
 log = logging.getLogger(__name__)
 
@@ -30,27 +35,49 @@ class Runtime:
     engine: Engine
     runner: ReportRunner
     scheduler: ReloadScheduler
+    clock: Clock  # the scheduler's "now" (SPEC 7); injectable for tests
+    report_scheduler: Scheduler
+    delivery_worker: DeliveryWorker
     schema_ready: bool = False
     _schema_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, config: Config) -> Runtime:
+    def build(cls, config: Config, celery_app: Any = None) -> Runtime:
+        """`celery_app` (REPORT_BACKEND=celery) sends report tasks to workers; else a thread pool."""
         engine = make_engine(config.database_url)
         try:
             config.report_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # reports will fail with the reason; the API still answers
             log.error("REPORT_DIR %s is not usable: %s", config.report_dir, exc)
+        runner = ReportRunner(
+            engine,
+            DatabaseStore(engine) if celery_app is not None else FileStore(config.report_dir),
+            lease_seconds=config.job_lease_seconds,
+            shards=config.report_shards if celery_app is not None else 1,
+            workers=config.report_workers,
+            cache=InputsCache(),
+            celery_app=celery_app,
+        )
+        clock, speed = clock_from_setting(config.scheduler_clock)
         runtime = cls(
             config=config,
             engine=engine,
-            runner=ReportRunner(engine, config.report_dir, config.report_workers, InputsCache()),
+            runner=runner,
             scheduler=ReloadScheduler(engine, config.csv_dir, config.reload_interval_seconds),
+            clock=clock,
+            report_scheduler=Scheduler(engine, report_starter(runner), clock, tick_for_speed(speed)),
+            delivery_worker=DeliveryWorker(
+                engine, config.webhook_secret, config.webhook_allow_private,
+                delays=[d * config.webhook_retry_scale for d in RETRY_DELAYS],
+                poll_seconds=min(1.0, max(0.05, config.webhook_retry_scale)),
+            ),
         )
         try:
             runtime.ensure_schema()
         except DBAPIError as exc:
             # Start anyway: the API answers 503 until the database is back.
-            log.error("database %s unreachable at start-up: %s", redacted_url(config.database_url), exc.orig)
+            log.error("database %s unreachable at start-up: %s (%s)", redacted_url(config.database_url),
+                      describe_database_error(config.database_url, exc), exc.orig)
         return runtime
 
     def ensure_schema(self) -> None:
@@ -62,16 +89,24 @@ class Runtime:
                 self.schema_ready = True
 
     def start_background(self) -> None:
-        """What `python app.py` adds to a plain app: crash recovery and the reload thread."""
+        """What `python app.py` adds to a plain app: the lease sweep (which also recovers work
+        a dead process left behind), the reload, schedule and webhook threads. Raises
+        QueueUnavailable if the Celery broker does not answer."""
+        if isinstance(self.runner.queue, CeleryQueue):
+            check_broker(self.runner.queue.celery_app)
         try:
             self.ensure_schema()
-            self.runner.recover()
         except DBAPIError as exc:
-            log.error("could not recover unfinished reports: %s", exc.orig)
+            log.error("database unreachable at start-up: %s", exc.orig)
+        self.runner.start()
         self.scheduler.start()
+        self.report_scheduler.start()
+        self.delivery_worker.start()
 
     def close(self) -> None:
         self.scheduler.stop()
+        self.report_scheduler.stop()
+        self.delivery_worker.stop()
         self.runner.shutdown()
         self.engine.dispose()
 

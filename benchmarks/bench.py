@@ -31,550 +31,30 @@ The markdown tables go to stdout and to --out. MySQL databases bench_sm_<scale> 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import re
 import shlex
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL_DIR = ROOT / "data" / "loop_sample" / "2023"
-GENERATOR = ROOT / "scripts" / "generate_data.py"
-DAYS = 7.75
-QUICK_STORES = 2000
-STATUS_FILE = "store_status.csv"
-APPEND_FILE = "append_1h.lines"  # cached appended polls (not a name the loader looks at)
-STEP_TIMEOUT = 3600.0
-POLL_INTERVAL = 0.02
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchkit package beside this script
 
-FLOOR_SCRIPT = r"""
-import sys, time
-t0 = time.perf_counter()
-import pandas as pd
-t1 = time.perf_counter()
-df = pd.read_csv(sys.argv[1])
-ts = pd.to_datetime(df["timestamp_utc"].str.removesuffix(" UTC"), format="ISO8601", utc=True)
-t2 = time.perf_counter()
-print(f"rows={len(df)} import={t1 - t0:.3f} work={t2 - t1:.3f} valid={int(ts.notna().sum())}")
-"""
+from benchkit.data import count_lines, ensure_append_lines, ensure_data, prepare_run_dir, real_store_count  # noqa: E402
+from benchkit.machine import MySQL, cpu_model, mem_total_gb, versions  # noqa: E402
+from benchkit.measure import Measured, best_of, run_measured  # noqa: E402
+from benchkit.results import Row, ScaleResult, fmt_mb, render_growth, render_scale  # noqa: E402
+from benchkit.service import Service, iso_us, timing_note  # noqa: E402
+from benchkit.settings import FLOOR_SCRIPT, QUICK_STORES, REAL_DIR, ROOT, STATUS_FILE, StepError, log, tail  # noqa: E402
 
 
-# Runs `python -m MODULE ...` or `python -c CODE ...` and, at exit, writes the process's VmHWM
-# (peak resident set of its own address space) to $BENCH_RSS_FILE. ru_maxrss from wait4 is not
-# used first because Linux carries the parent's high-water mark into a forked-and-exec'd child.
-RSS_WRAPPER = r"""
-import atexit, os, runpy, sys
-def _bench_report_rss():
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    with open(os.environ["BENCH_RSS_FILE"], "w") as out:
-                        out.write(line.split()[1])
-    except (OSError, KeyError):
-        pass
-atexit.register(_bench_report_rss)
-mode, target, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
-if mode == "-m":
-    sys.argv = [target, *rest]
-    runpy.run_module(target, run_name="__main__", alter_sys=True)
-else:
-    sys.argv = ["-c", *rest]
-    exec(compile(target, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
-"""
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-class StepError(RuntimeError):
-    """A measured step failed; the message says what and shows the output's tail."""
-
-
-def tail(text: str, lines: int = 25) -> str:
-    kept = text.rstrip().splitlines()[-lines:]
-    return "\n".join("    | " + line for line in kept) if kept else "    | (empty)"
-
-
-# --------------------------------------------------------------------------------------------
-# measured subprocesses
-# --------------------------------------------------------------------------------------------
-@dataclass
-class Measured:
-    seconds: float
-    rss_mb: float
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_measured(cmd: Sequence[str], env: dict[str, str], log_dir: Path, name: str,
-                 timeout: float = STEP_TIMEOUT, check: bool = True) -> Measured:
-    """Run cmd in a fresh process; wall seconds and the child's own peak RSS.
-
-    A Python command (`python -m M ...` / `python -c CODE ...`) runs under RSS_WRAPPER, which
-    reports VmHWM; anything else falls back to ru_maxrss from wait4 (an upper bound).
-    """
-    log_dir.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = log_dir / f"{name}.stdout", log_dir / f"{name}.stderr"
-    rss_path = log_dir / f"{name}.vmhwm"
-    rss_path.unlink(missing_ok=True)
-    cmd = shown = list(cmd)
-    if len(cmd) >= 3 and cmd[0] == sys.executable and cmd[1] in ("-m", "-c"):
-        cmd = [cmd[0], "-c", RSS_WRAPPER, *cmd[1:]]
-        env = dict(env, BENCH_RSS_FILE=str(rss_path))
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=env, cwd=ROOT)
-        timed_out = threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            proc.kill()
-
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:  # interrupted: never leave the child running
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    try:
-        rss_mb = int(rss_path.read_text().strip()) / 1024.0
-    except (OSError, ValueError):
-        rss_mb = usage.ru_maxrss / 1024.0
-    result = Measured(seconds, rss_mb, proc.returncode,
-                      out_path.read_text(errors="replace"), err_path.read_text(errors="replace"))
-    if check and (timed_out.is_set() or result.returncode != 0):
-        why = f"timed out after {timeout:.0f}s" if timed_out.is_set() else f"exit code {result.returncode}"
-        raise StepError(
-            f"{name}: `{shlex.join(shown)}` failed ({why})\n  stdout tail:\n{tail(result.stdout, 8)}"
-            f"\n  stderr tail:\n{tail(result.stderr)}\n  full logs: {out_path}, {err_path}"
-        )
-    return result
-
-
-def best_of(runs: int, fn: Callable[[int], Measured]) -> tuple[Measured, list[Measured]]:
-    results = [fn(i) for i in range(max(1, runs))]
-    return min(results, key=lambda r: r.seconds), results
-
-
-# --------------------------------------------------------------------------------------------
-# results
-# --------------------------------------------------------------------------------------------
-@dataclass
-class Row:
-    key: str  # stable across scales, for the growth table
-    step: str
-    seconds: float | None = None
-    rss_mb: float | None = None
-    notes: str = ""
-    failed: bool = False
-    relative: bool = True  # show × floor
-
-
-@dataclass
-class ScaleResult:
-    label: str
-    scale: float
-    stores: int
-    info: dict[str, Any]
-    rows: list[Row] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def floor(self) -> float | None:
-        for row in self.rows:
-            if row.key == "floor" and row.seconds:
-                return row.seconds
-        return None
-
-
-def fmt_s(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 100 else f"{value:.0f}"
-
-
-def fmt_mb(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
-
-
-def md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_scale(res: ScaleResult) -> str:
-    info = res.info
-    lines = [
-        f"### {res.label}: {res.stores:,} stores, {info.get('status_rows', 0):,} poll rows "
-        f"({info.get('status_mb', 0):.0f} MB), {info.get('hours_rows', 0):,} hours rows, "
-        f"{info.get('zones_rows', 0):,} zone rows",
-        "",
-        "| step | seconds | × floor | peak RSS MB | notes |",
-        "|---|---:|---:|---:|---|",
-    ]
-    floor = res.floor()
-    for row in res.rows:
-        ratio = "—"
-        if row.seconds is not None and floor and row.relative:
-            ratio = f"{row.seconds / floor:.2f}"
-        seconds = "FAILED" if row.failed else fmt_s(row.seconds)
-        lines.append(f"| {row.step} | {seconds} | {ratio} | {fmt_mb(row.rss_mb)} | {md_escape(row.notes)} |")
-    if res.errors:
-        lines += ["", "Errors:", ""]
-        lines += [f"- {md_escape(e.splitlines()[0])}" for e in res.errors]
-    return "\n".join(lines)
-
-
-def render_growth(small: ScaleResult, large: ScaleResult) -> str:
-    by_key = {row.key: row for row in small.rows}
-    factor = large.scale / small.scale if small.scale else float("nan")
-    a, b = f"{small.scale:g}×", f"{large.scale:g}×"
-    lines = [
-        f"### growth {a} → {b} (data ×{factor:g}: "
-        f"{small.info.get('status_rows', 0):,} → {large.info.get('status_rows', 0):,} poll rows)",
-        "",
-        f"| step | s {a} | s {b} | time ratio | RSS MB {a} | RSS MB {b} | RSS ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-
-    def ratio(a: float | None, b: float | None) -> str:
-        return f"{b / a:.2f}" if a and b is not None else "—"
-
-    for row in large.rows:
-        base = by_key.get(row.key)
-        if base is None:
-            continue
-        lines.append(
-            f"| {row.step} | {fmt_s(base.seconds)} | {fmt_s(row.seconds)} | {ratio(base.seconds, row.seconds)} "
-            f"| {fmt_mb(base.rss_mb)} | {fmt_mb(row.rss_mb)} | {ratio(base.rss_mb, row.rss_mb)} |"
-        )
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------
-# machine and environment
-# --------------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def versions(python: str) -> dict[str, str]:
-    probe = (
-        "import json, platform, sqlite3, pandas, numpy, sqlalchemy, flask\n"
-        "v = {'python': platform.python_version(), 'pandas': pandas.__version__,"
-        " 'numpy': numpy.__version__, 'sqlite': sqlite3.sqlite_version,"
-        " 'sqlalchemy': sqlalchemy.__version__, 'flask': flask.__version__}\n"
-        "try:\n import pymysql; v['pymysql'] = pymysql.__version__\nexcept ImportError: pass\n"
-        "print(json.dumps(v))"
-    )
-    try:
-        out = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
-        return json.loads(out.stdout)
-    except (subprocess.SubprocessError, ValueError) as exc:
-        return {"error": str(exc)}
-
-
-def mem_total_gb() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# MySQL
-# --------------------------------------------------------------------------------------------
-class MySQL:
-    def __init__(self, base_url: str) -> None:
-        from urllib.parse import unquote, urlsplit
-
-        parts = urlsplit(base_url.replace("mysql+pymysql://", "mysql://", 1))
-        self.base_url = base_url.rstrip("/")
-        self.kwargs = dict(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
-                           user=unquote(parts.username or "root"), password=unquote(parts.password or ""))
-        self.created: set[str] = set()
-
-    def connect(self) -> Any:
-        import pymysql
-
-        return pymysql.connect(connect_timeout=10, autocommit=True, **self.kwargs)
-
-    def version(self) -> str:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT VERSION()")
-            return str(cur.fetchone()[0])
-
-    def fresh(self, name: str) -> str:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            self.created.add(name)
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        return f"{self.base_url}/{name}"
-
-    def drop(self, name: str) -> None:
-        try:
-            with self.connect() as conn, conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            self.created.discard(name)
-        except Exception as exc:  # reported, never fatal: cleanup runs in finally blocks
-            log(f"WARNING: could not drop MySQL database {name}: {exc}")
-
-    def drop_all(self) -> None:
-        for name in sorted(self.created):
-            self.drop(name)
-
-
-# --------------------------------------------------------------------------------------------
-# data
-# --------------------------------------------------------------------------------------------
-def real_store_count(real_dir: Path) -> int:
-    """Distinct store ids of the real files, as generate_data.py counts them."""
-    import pandas as pd
-
-    zones = pd.read_csv(real_dir / "timezones.csv", dtype=str, usecols=["store_id"])
-    hours = pd.read_csv(real_dir / "menu_hours.csv", dtype=str, usecols=["store_id"])
-    return len(pd.unique(pd.concat([zones["store_id"], hours["store_id"]], ignore_index=True)))
-
-
-def count_lines(path: Path) -> int:
-    count = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
-            count += chunk.count(b"\n")
-    return max(0, count - 1)  # header
-
-
-def ensure_data(python: str, workdir: Path, key: str, stores: int | None) -> tuple[Path, dict[str, Any]]:
-    """Generated files for one scale, from the cache when a complete earlier run left them."""
-    data_dir = workdir / f"data-{key}"
-    marker = data_dir / "generated.json"
-    if marker.is_file() and (data_dir / STATUS_FILE).is_file():
-        info = json.loads(marker.read_text())
-        log(f"using cached data {data_dir} ({info.get('stores')} stores)")
-        return data_dir, info
-    temp = workdir / f"data-{key}.partial"
-    shutil.rmtree(temp, ignore_errors=True)
-    shutil.rmtree(data_dir, ignore_errors=True)
-    cmd = [python, str(GENERATOR), "--real-dir", str(REAL_DIR), "--days", str(DAYS), "--out", str(temp), "--json"]
-    if stores is not None:
-        cmd += ["--stores", str(stores)]
-    log(f"generating data: {shlex.join(cmd)}")
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise StepError(f"data generation failed (exit {proc.returncode})\n{tail(proc.stderr)}")
-    info = json.loads(proc.stdout)
-    info["generate_seconds"] = round(time.perf_counter() - started, 2)
-    (temp / "generated.json").write_text(json.dumps(info, indent=2))
-    temp.rename(data_dir)
-    log(f"generated {info['stores']} stores, {info['store_status_rows']} poll rows in {info['generate_seconds']}s")
-    return data_dir, info
-
-
-def ensure_append_lines(data_dir: Path) -> tuple[bytes, int]:
-    """One more hour of polls: the polls of the last hour, shifted by +1 h, in the file's format."""
-    cached = data_dir / APPEND_FILE
-    if cached.is_file():
-        data = cached.read_bytes()
-        return data, data.count(b"\n")
-    import pandas as pd
-
-    frame = pd.read_csv(data_dir / STATUS_FILE, dtype=str, keep_default_na=False)
-    ts = pd.to_datetime(frame["timestamp_utc"].str.removesuffix(" UTC"), format="ISO8601", utc=True, errors="coerce")
-    last = ts.max()
-    recent = frame[ts > last - pd.Timedelta(hours=1)].copy()
-    shifted = ts[ts > last - pd.Timedelta(hours=1)] + pd.Timedelta(hours=1)
-    recent["timestamp_utc"] = shifted.dt.strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC"
-    body = recent.to_csv(header=False, index=False, lineterminator="\n").encode()
-    cached.write_bytes(body)
-    return body, body.count(b"\n")
-
-
-def prepare_run_dir(run_dir: Path, data_dir: Path) -> Path:
-    """A load folder of its own: hard links to the hours and zone files, a copy of the polls."""
-    load_dir = run_dir / "csv"
-    shutil.rmtree(load_dir, ignore_errors=True)
-    load_dir.mkdir(parents=True)
-    for source in data_dir.glob("*.csv"):
-        target = load_dir / source.name
-        if source.name == STATUS_FILE:
-            shutil.copyfile(source, target)
-        else:
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
-    return load_dir
-
-
-# --------------------------------------------------------------------------------------------
-# the service
-# --------------------------------------------------------------------------------------------
-class Service:
-    """`python app.py` on a loaded database, with an empty CSV_DIR and no reloads."""
-
-    def __init__(self, python: str, env: dict[str, str], log_path: Path) -> None:
-        self.python, self.env, self.log_path = python, env, log_path
-        self.proc: subprocess.Popen | None = None
-        self.base = ""
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def start(self, timeout: float = 120.0) -> dict[str, Any]:
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([self.python, "app.py"], stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=self.env, cwd=ROOT)
-        deadline = time.monotonic() + timeout
-        port = None
-        while port is None:
-            self._check_alive("starting")
-            match = re.search(r"listening on http://[^\s:]+:(\d+)", self.log_text())
-            if match:
-                port = int(match.group(1))
-            elif time.monotonic() > deadline:
-                raise StepError(f"the service did not log its port within {timeout:.0f}s\n{tail(self.log_text())}")
-            else:
-                time.sleep(0.05)
-        self.base = f"http://127.0.0.1:{port}"
-        while True:
-            self._check_alive("waiting for /health")
-            try:
-                status, _, body = self.request("GET", "/health")
-                health = json.loads(body)
-                if status == 200 and health.get("reload", {}).get("last_finished") and not health["reload"]["running"]:
-                    return health
-            except (urllib.error.URLError, ConnectionError, ValueError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise StepError(f"/health not ready within {timeout:.0f}s\n{tail(self.log_text())}")
-            time.sleep(0.05)
-
-    def _check_alive(self, doing: str) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise StepError(f"the service exited ({self.proc.returncode}) while {doing}\n{tail(self.log_text())}")
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict[str, str], bytes]:
-        data = None if body is None else json.dumps(body).encode()
-        if method == "POST" and data is None:
-            data = b""
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        if body is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return resp.status, dict(resp.headers), resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
-
-    def vm(self, field_name: str = "VmHWM") -> float | None:
-        if self.proc is None:
-            return None
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1]) / 1024.0
-        except OSError:
-            pass
-        return None
-
-    def report(self, params: dict[str, Any] | None, timeout: float = STEP_TIMEOUT) -> tuple[float, dict, int]:
-        """trigger → poll /get_report every 20 ms → CSV downloaded: seconds, summary, CSV rows."""
-        started = time.perf_counter()
-        status, _, body = self.request("POST", "/trigger_report", params)
-        if status != 202:
-            raise StepError(f"POST /trigger_report answered {status}: {body[:300]!r}\n{tail(self.log_text())}")
-        report_id = json.loads(body)["report_id"]
-        deadline = time.monotonic() + timeout
-        while True:
-            status, headers, body = self.request("GET", f"/get_report?report_id={report_id}")
-            if status == 200 and headers.get("X-Report-Status") == "Complete":
-                break
-            if status != 200:
-                raise StepError(f"/get_report answered {status}: {body[:300]!r}\n{tail(self.log_text())}")
-            answer = json.loads(body)
-            if answer.get("status") == "Failed":
-                raise StepError(f"report {report_id} failed: {answer.get('error')}\n{tail(self.log_text())}")
-            if time.monotonic() > deadline:
-                raise StepError(f"report {report_id} not done within {timeout:.0f}s")
-            self._check_alive("a report ran")
-            time.sleep(POLL_INTERVAL)
-        seconds = time.perf_counter() - started
-        rows = max(0, body.count(b"\n") - 1)
-        _, _, summary_body = self.request("GET", f"/reports/{report_id}")
-        try:
-            summary = json.loads(summary_body)
-        except ValueError:
-            summary = {}
-        return seconds, summary, rows
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    log("service did not stop on SIGTERM within 20 s: killing it")
-                    self.proc.kill()
-                    self.proc.wait(timeout=10)
-        finally:
-            self._log.close()
-
-
-def iso_us(us: int) -> str:
-    return (EPOCH + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
-
-
-def timing_note(summary: dict) -> str:
-    timings = summary.get("timings") or {}
-    if not isinstance(timings, dict) or not timings:
-        return ""
-    if "reused_from" in timings:
-        return f"reused file of {timings['reused_from'][:8]}…"
-    parts = [f"{k} {timings[k]:.2f}" for k in ("read", "compute", "write") if isinstance(timings.get(k), (int, float))]
-    return "job: " + ", ".join(parts) + " s" if parts else ""
-
-
-# --------------------------------------------------------------------------------------------
-# the benchmark
-# --------------------------------------------------------------------------------------------
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -700,8 +180,7 @@ class Bench:
     # ---- one database ----------------------------------------------------------------------
     def run_backend(self, res: ScaleResult, db: str, fresh: Callable[[], str], run_dir: Path,
                     data_dir: Path, append_body: bytes, append_rows: int) -> None:
-        label, tag, repeat = res.label, db.lower(), self.args.repeat
-        logs = run_dir / "logs"
+        tag = db.lower()
         try:
             url = fresh()
         except Exception as exc:
@@ -709,69 +188,19 @@ class Bench:
             return
         load_dir = prepare_run_dir(run_dir, data_dir)
         env = self.env(url, run_dir)
-        load_cmd = self.flask("load-data", "--dir", str(load_dir))
-
-        # 2. load into an empty database
-        step = Row(f"load/{tag}", f"load ({db})")
-        try:
-            log(f"{label}: load into {db}")
-            m = run_measured(load_cmd, env, logs, f"load-{tag}")
-            step.seconds, step.rss_mb = m.seconds, m.rss_mb
-            step.notes = _load_note(m.stdout)
-            if "polls" in m.stdout and " loaded " not in m.stdout:
-                step.notes += " (store_status not reported as loaded!)"
-            res.rows.append(step)
-        except StepError as exc:
-            self.fail(res, step, exc)
-            return  # the rest needs the data
-
-        # 3. the same files again
-        step = Row(f"reload-same/{tag}", f"reload, files unchanged ({db})")
-        try:
-            log(f"{label}: reload unchanged ({db})")
-            best, _ = best_of(repeat, lambda i: run_measured(load_cmd, env, logs, f"reload-same-{tag}-{i}"))
-            step.seconds, step.rss_mb = best.seconds, best.rss_mb
-            changed = "no change" not in best.stdout
-            step.notes = ("DATA CHANGED?! " if changed else "no change") + f" (best of {repeat})"
-            res.rows.append(step)
-        except StepError as exc:
-            self.fail(res, step, exc)
-
-        # 4. the poll file grew by one hour
-        step = Row(f"reload-append/{tag}", f"reload, +1 h of polls appended ({db})")
-        try:
-            log(f"{label}: reload after appending {append_rows} polls ({db})")
-            with open(load_dir / STATUS_FILE, "ab") as fh:
-                fh.write(append_body)
-            m = run_measured(load_cmd, env, logs, f"reload-append-{tag}")
-            step.seconds, step.rss_mb = m.seconds, m.rss_mb
-            step.notes = f"+{append_rows:,} lines; " + _load_note(m.stdout)
-            res.rows.append(step)
-        except StepError as exc:
-            self.fail(res, step, exc)
-
-        # 5. the CLI report
-        step = Row(f"report-cli/{tag}", f"report, CLI ({db})")
-        try:
-            log(f"{label}: CLI report ({db})")
-            out_csv = run_dir / f"report-cli-{tag}.csv"
-            best, _ = best_of(repeat, lambda i: run_measured(
-                self.flask("report", "--out", str(out_csv)), env, logs, f"report-cli-{tag}-{i}"))
-            step.seconds, step.rss_mb = best.seconds, best.rss_mb
-            m = re.search(r"wrote (\d+) stores.*read ([\d.]+)s, compute ([\d.]+)s", best.stdout)
-            if m:
-                read, compute = float(m.group(2)), float(m.group(3))
-                other = best.seconds - read - compute
-                step.notes = (f"read {read:.2f} s, compute {compute:.2f} s, other {other:.2f} s "
-                              f"(start, imports, write); {int(m.group(1)):,} rows (best of {repeat})")
-            else:
-                step.notes = f"could not parse the output: {best.stdout.strip()[-120:]!r}"
-            res.rows.append(step)
-            out_csv.unlink(missing_ok=True)
-        except StepError as exc:
-            self.fail(res, step, exc)
-
-        # 6. through the API of a running service
+        ctx = BackendRun(self, env, run_dir, load_dir, self.flask("load-data", "--dir", str(load_dir)),
+                         tag, self.args.repeat, append_body, append_rows)
+        for step in BACKEND_STEPS:
+            row = Row(f"{step.key}/{tag}", step.title.format(db=db))
+            try:
+                log(f"{res.label}: {row.step}")
+                measured, row.notes = step.run(ctx)
+                row.seconds, row.rss_mb = measured.seconds, measured.rss_mb
+                res.rows.append(row)
+            except StepError as exc:
+                self.fail(res, row, exc)
+                if step.needed_by_the_rest:
+                    return
         self.run_service(res, db, tag, env, run_dir)
 
     def run_service(self, res: ScaleResult, db: str, tag: str, env: dict[str, str], run_dir: Path) -> None:
@@ -908,6 +337,79 @@ class Bench:
             parts += ["", render_growth(ok[0], ok[-1])]
         return "\n".join(parts)
 
+
+
+# --------------------------------------------------------------------------------------------
+# the steps run on each database, as data: (key, title, what to run, whether the rest needs it)
+# --------------------------------------------------------------------------------------------
+@dataclass
+class BackendRun:
+    """What the steps on one database share."""
+
+    bench: Bench
+    env: dict[str, str]
+    run_dir: Path
+    load_dir: Path
+    load_cmd: list[str]
+    tag: str
+    repeat: int
+    append_body: bytes
+    append_rows: int
+
+    @property
+    def logs(self) -> Path:
+        return self.run_dir / "logs"
+
+
+def _load(ctx: BackendRun) -> tuple[Measured, str]:
+    m = run_measured(ctx.load_cmd, ctx.env, ctx.logs, f"load-{ctx.tag}")
+    notes = _load_note(m.stdout)
+    if "polls" in m.stdout and " loaded " not in m.stdout:
+        notes += " (store_status not reported as loaded!)"
+    return m, notes
+
+
+def _reload_same(ctx: BackendRun) -> tuple[Measured, str]:
+    best, _ = best_of(ctx.repeat, lambda i: run_measured(ctx.load_cmd, ctx.env, ctx.logs, f"reload-same-{ctx.tag}-{i}"))
+    changed = "no change" not in best.stdout
+    return best, ("DATA CHANGED?! " if changed else "no change") + f" (best of {ctx.repeat})"
+
+
+def _reload_append(ctx: BackendRun) -> tuple[Measured, str]:
+    with open(ctx.load_dir / STATUS_FILE, "ab") as fh:
+        fh.write(ctx.append_body)
+    m = run_measured(ctx.load_cmd, ctx.env, ctx.logs, f"reload-append-{ctx.tag}")
+    return m, f"+{ctx.append_rows:,} lines; " + _load_note(m.stdout)
+
+
+def _report_cli(ctx: BackendRun) -> tuple[Measured, str]:
+    out_csv = ctx.run_dir / f"report-cli-{ctx.tag}.csv"
+    best, _ = best_of(ctx.repeat, lambda i: run_measured(
+        ctx.bench.flask("report", "--out", str(out_csv)), ctx.env, ctx.logs, f"report-cli-{ctx.tag}-{i}"))
+    out_csv.unlink(missing_ok=True)
+    m = re.search(r"wrote (\d+) stores?.*read ([\d.]+)s, compute ([\d.]+)s", best.stdout)
+    if not m:
+        return best, f"could not parse the output: {best.stdout.strip()[-120:]!r}"
+    read, compute = float(m.group(2)), float(m.group(3))
+    other = best.seconds - read - compute
+    return best, (f"read {read:.2f} s, compute {compute:.2f} s, other {other:.2f} s "
+                  f"(start, imports, write); {int(m.group(1)):,} rows (best of {ctx.repeat})")
+
+
+@dataclass(frozen=True)
+class BackendStep:
+    key: str
+    title: str  # {db} is the database's name
+    run: Callable[[BackendRun], tuple[Measured, str]]
+    needed_by_the_rest: bool = False
+
+
+BACKEND_STEPS = (
+    BackendStep("load", "load ({db})", _load, needed_by_the_rest=True),
+    BackendStep("reload-same", "reload, files unchanged ({db})", _reload_same),
+    BackendStep("reload-append", "reload, +1 h of polls appended ({db})", _reload_append),
+    BackendStep("report-cli", "report, CLI ({db})", _report_cli),
+)
 
 def _load_note(stdout: str) -> str:
     """The load command's own summary: the poll file's line and the data version line."""

@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,13 +43,8 @@ REAL_DIR = ROOT / "data" / "loop_sample" / "2023"
 HOST = "127.0.0.1"
 REPORT_HEADER = (b"store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
                  b"downtime_last_hour,downtime_last_day,downtime_last_week")
-CONTRACT_SETTINGS = ("DATABASE_URL", "CSV_DIR", "REPORT_DIR", "RELOAD_INTERVAL_SECONDS", "REPORT_WORKERS", "HOST", "PORT")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the helpers shared with the tests: tests/support
+from support.server import CONTRACT_SETTINGS, free_port  # noqa: E402
 
 
 @dataclass

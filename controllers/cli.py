@@ -9,10 +9,11 @@ import click
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
-from models.db import redacted_url
+from models.db import describe_database_error, redacted_url
 from services.ingest.loader import LoadResult, load_directory
 from services.ingest.parsing import format_instant, parse_instant
-from services.reports.builder import NoDataError, build_report, write_report_csv
+from services.reports.builder import NoDataError, build_report, write_report_csv, write_report_rows
+from services.reports.store_ids import InvalidStoreId, clean_store_ids
 from runtime import runtime_of
 
 
@@ -53,7 +54,8 @@ def register_cli(app: Flask) -> None:
             result = load_directory(runtime.engine, directory)
         except DBAPIError as exc:
             raise click.ClickException(
-                f"database {redacted_url(runtime.config.database_url)} failed: {exc.orig}"
+                f"{redacted_url(runtime.config.database_url)}: "
+                f"{describe_database_error(runtime.config.database_url, exc, detail=True)}"
             ) from None
         echo_load_result(result)
         if not result.ok:
@@ -62,11 +64,14 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("report")
     @click.option("--as-of", "as_of", default=None, help="The report's now, ISO-8601 (default: latest poll).")
     @click.option("--store-id", "store_ids", multiple=True, help="Only these stores (repeatable).")
-    @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-                  help="Where to write the report CSV.")
+    @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+                  help="Where to write the report CSV ('-' for standard output); the folder must exist.")
     def report(as_of: str | None, store_ids: tuple[str, ...], out: Path) -> None:
         """Compute a report now, in the foreground, and write its CSV."""
         _setup_logging()
+        to_stdout = str(out) == "-"
+        if not to_stdout and not out.parent.is_dir():
+            raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
         as_of_us = None
         if as_of is not None:
             try:
@@ -75,16 +80,28 @@ def register_cli(app: Flask) -> None:
                 raise click.BadParameter(str(exc), param_hint="--as-of") from None
         runtime = runtime_of(app)
         try:
+            wanted = clean_store_ids(store_ids, runtime.config.max_store_ids) if store_ids else None
+        except InvalidStoreId as exc:
+            raise click.BadParameter(str(exc), param_hint="--store-id") from None
+        try:
             runtime.ensure_schema()
-            built = build_report(runtime.engine, as_of_us, [s.strip() for s in store_ids] or None)
-            write_report_csv(built.frame, out)
+            built = build_report(runtime.engine, as_of_us, wanted)
+            if to_stdout:
+                write_report_rows(built.frame, sys.stdout)
+            else:
+                write_report_csv(built.frame, out)
         except NoDataError as exc:
             raise click.ClickException(str(exc)) from None
         except DBAPIError as exc:
-            raise click.ClickException(f"database error: {exc.orig}") from None
+            raise click.ClickException(describe_database_error(runtime.config.database_url, exc, detail=True)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+        for warning in built.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        count = len(built.frame)
         click.echo(
-            f"wrote {len(built.frame)} stores to {out} (now = {format_instant(built.now_us)}, "
-            f"read {built.timings['read']:.2f}s, compute {built.timings['compute']:.2f}s)"
+            f"wrote {count} store{'' if count == 1 else 's'} to {'standard output' if to_stdout else out} "
+            f"(now = {format_instant(built.now_us)}, "
+            f"read {built.timings['read']:.2f}s, compute {built.timings['compute']:.2f}s)",
+            err=to_stdout,
         )

@@ -29,9 +29,14 @@ SCHEMAS: dict[str, Any] = {
         "row_count": {"type": ["integer", "null"]},
         "data_version": {"type": ["integer", "null"]},
         "error": NULLABLE_STR,
-        "deliveries": {"type": "array", "description": "Webhook attempts (SPEC 7)", "items": {
-            "type": "object", "properties": {"at": {"type": "string"}, "status": {"type": ["integer", "null"]},
-                                             "error": NULLABLE_STR}}}}},
+        "warnings": {"type": "array"},
+        "deliveries": {"type": "array", "description": "Webhook attempts, oldest first (SPEC 7)", "items": {
+            "type": "object", "properties": {
+                "attempt": {"type": "integer"}, "attempted_at": {"type": "string"},
+                "http_status": {"type": ["integer", "null"]}, "error": NULLABLE_STR,
+                "duration_ms": {"type": ["number", "null"]}, "delivered": {"type": "boolean"}}}},
+        "webhook": {"type": ["object", "null"], "properties": {
+            "status": {"type": "string"}, "next_attempt_at": NULLABLE_STR}}}},
     "Availability": {"type": "object", "required": [
         "store_id", "timezone", "from", "to", "business_hours", "uptime_hours", "downtime_hours",
         "uptime_percent", "incidents", "days"], "properties": {
@@ -46,11 +51,16 @@ SCHEMAS: dict[str, Any] = {
             "date", "business_hours", "uptime_hours", "downtime_hours"], "properties": {
             "date": {"type": "string"}, "business_hours": NUMBER, "uptime_hours": NUMBER,
             "downtime_hours": NUMBER}}}}},
-    "Schedule": {"type": "object", "required": ["schedule_id"], "properties": {
+    "Schedule": {"type": "object", "required": ["schedule_id", "cron", "timezone", "params"], "properties": {
         "schedule_id": {"type": "string"}, "cron": {"type": "string"}, "timezone": {"type": "string"},
-        "params": {"type": "object"}, "webhook_url": NULLABLE_STR,
-        "last_run": NULLABLE_STR, "next_run": NULLABLE_STR,
-        "reports": {"type": "array", "items": {"type": "object"}}}},
+        "params": {"type": "object"}, "webhook_url": NULLABLE_STR, "created_at": {"type": "string"},
+        "next_run": NULLABLE_STR,
+        "last_run": {"type": ["object", "null"], "description": "Only in GET /schedules/{schedule_id}",
+                     "properties": {"due_at": {"type": "string"}, "report_id": NULLABLE_STR, "status": NULLABLE_STR}},
+        "recent_reports": {"type": "array", "description": "Only in GET /schedules/{schedule_id}",
+                           "items": {"type": "object", "properties": {
+                               "report_id": {"type": "string"}, "status": {"type": "string"},
+                               "created_at": NULLABLE_STR, "finished_at": NULLABLE_STR}}}}},
 }
 
 COMPONENTS: dict[str, Any] = {

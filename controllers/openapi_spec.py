@@ -175,7 +175,9 @@ PATHS: dict[str, dict[str, Any]] = {
                 "responses": {"200": _json("The schedule", {"$ref": "#/components/schemas/Schedule"}),
                               **errors("401", "404", "503")}},
         "delete": {"tags": ["schedules"], "summary": "Delete a schedule", "parameters": [SCHEDULE_ID_PATH],
-                   "responses": {"200": _json("Deleted", {"type": "object"}), "204": {"description": "Deleted"},
+                   "responses": {"200": _json("Deleted", {"type": "object", "required": ["schedule_id", "deleted"],
+                                                          "properties": {"schedule_id": {"type": "string"},
+                                                                         "deleted": {"const": True}}}),
                                  **errors("401", "404", "503")}},
     },
 }

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from models.base import Base
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
-from models import api_keys  # noqa: F401
+from models import job_tables  # noqa: F401
+from models import deliveries, schedules  # noqa: F401,E402  (SPEC 7 tables; they use this module lazily)
+from models import api_keys  # noqa: F401  (SPEC 8)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,20 @@ def redacted_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # a URL SQLAlchemy cannot parse has nothing worth showing
         return "<unparseable database URL>"
+
+
+MYSQL_UNKNOWN_DATABASE = 1049
+
+
+def describe_database_error(url: str, exc: BaseException, detail: bool = False) -> str:
+    """One line for an operator: what failed and, for a missing MySQL database, how to fix it."""
+    orig = getattr(exc, "orig", None) or exc
+    code = orig.args[0] if getattr(orig, "args", None) else None
+    parsed = make_url(url)
+    if code == MYSQL_UNKNOWN_DATABASE and parsed.database:
+        return (f"database {parsed.database!r} does not exist on {parsed.host}: create it with "
+                f"CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4;")
+    return f"database unreachable: {orig if detail else type(orig).__name__}"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -1,4 +1,4 @@
-"""Queries on the report jobs table: the state a report id keeps across restarts."""
+"""Queries on the reports table: the state a report id keeps across restarts and processes."""
 from __future__ import annotations
 
 import json
@@ -7,23 +7,39 @@ from typing import Any, Sequence
 
 from sqlalchemy import Engine, select, update
 
-from models.db import read_session, write_session
+from models import report_tasks
+from models.db import read_session, write_session, write_tx
+from models.job_tables import COMPLETE, FAILED, PENDING, RUNNING, UNFINISHED, JobStatus
 from models.tables import Report
 
-PENDING, RUNNING, COMPLETE, FAILED = "pending", "running", "complete", "failed"
-UNFINISHED = (PENDING, RUNNING)
+__all__ = ["COMPLETE", "FAILED", "PENDING", "RUNNING", "UNFINISHED", "JobStatus"]
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create(engine: Engine, report_id: str, params: dict[str, Any], api_key_id: str | None = None) -> Report:
+def create(
+    engine: Engine, report_id: str, params: dict[str, Any], shards: Sequence[Sequence[str] | None] = (None,),
+    owner: str | None = None, lease_until_us: int | None = None, *, webhook_url: str | None = None,
+    schedule_id: str | None = None, api_key_id: str | None = None,
+) -> Report:
+    """The report row and its shard tasks, in one transaction (a report never lacks its tasks)."""
     report = Report(id=report_id, status=PENDING, params=json.dumps(params), created_at=_now(), progress=0.0,
+                    shards_total=len(shards), shards_done=0, webhook_url=webhook_url, schedule_id=schedule_id,
                     api_key_id=api_key_id)
     with write_session(engine) as s:
         s.add(report)
+        s.flush()
+        report_tasks.create_tasks(s.connection(), report_id, shards, owner, lease_until_us)
     return report
+
+
+def delete(engine: Engine, report_id: str) -> None:
+    """Forget a report nobody was told about (its work could not be queued)."""
+    with write_tx(engine) as conn:
+        report_tasks.delete_report_tasks(conn, report_id)
+        conn.execute(Report.__table__.delete().where(Report.id == report_id))
 
 
 def get(engine: Engine, report_id: str) -> Report | None:
@@ -56,29 +72,20 @@ def find_cached(engine: Engine, cache_key: str) -> Report | None:
         ).first()
 
 
-def mark_running(engine: Engine, report_id: str) -> None:
-    _update(engine, report_id, status=RUNNING, started_at=_now(), progress=0.05, error=None)
-
-
-def mark_requeued(engine: Engine, report_id: str) -> None:
-    _update(engine, report_id, status=PENDING, started_at=None, progress=0.0)
-
-
-def mark_complete(
-    engine: Engine, report_id: str, *, file_name: str, row_count: int, data_version: int, now_us: int,
-    cache_key: str | None, timings: dict[str, Any],
-) -> None:
-    _update(
-        engine, report_id, status=COMPLETE, finished_at=_now(), progress=1.0, file_name=file_name,
-        row_count=row_count, data_version=data_version, now_us=now_us, cache_key=cache_key,
-        timings=json.dumps(timings),
-    )
-
-
-def mark_failed(engine: Engine, report_id: str, error: str) -> None:
-    _update(engine, report_id, status=FAILED, finished_at=_now(), error=error[:2000])
-
-
-def _update(engine: Engine, report_id: str, **values: Any) -> None:
-    with write_session(engine) as s:
-        s.execute(update(Report).where(Report.id == report_id).values(**values))
+def finish(engine: Engine, report_id: str, status: JobStatus, **values: Any) -> bool:
+    """Move an unfinished report to its final status; False if it had already ended (another
+    holder finished it first), so a report ends exactly once."""
+    assert status in (JobStatus.COMPLETE, JobStatus.FAILED)
+    if "timings" in values and not isinstance(values["timings"], str):
+        values["timings"] = json.dumps(values["timings"])
+    if "error" in values and values["error"] is not None:
+        values["error"] = values["error"][:2000]
+    progress = {"progress": 1.0} if status is JobStatus.COMPLETE else {}
+    with write_tx(engine) as conn:
+        ended = conn.execute(
+            update(Report).where(Report.id == report_id, Report.status.in_(UNFINISHED))
+            .values(status=status.value, finished_at=_now(), **progress, **values)
+        ).rowcount == 1
+        if ended:
+            report_tasks.close_all(conn, report_id, status.value)
+    return ended

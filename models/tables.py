@@ -112,3 +112,6 @@ class Report(Base):
     webhook_url: Mapped[Optional[str]] = mapped_column(Text)
     schedule_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     api_key_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    # SPEC 6: the report is split into shards (report_tasks); the one that makes done == total merges.
+    shards_total: Mapped[int] = mapped_column(Integer, default=1)
+    shards_done: Mapped[int] = mapped_column(Integer, default=0)

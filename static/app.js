@@ -197,6 +197,9 @@
     if (status === "Failed") {
       setText(els.reportError, "Report failed: " + (report.error || "unknown error"));
       show(els.reportError, true);
+    } else if (status === "Complete" && report.warnings && report.warnings.length) {
+      setText(els.reportError, "Note: " + report.warnings.join("; "));
+      show(els.reportError, true);
     }
   }
 

@@ -127,6 +127,19 @@ ENDPOINT_TABLE: list[tuple[str, str, str, dict[str, Any], dict[str, int]]] = [
     ("report status admin's", "GET", "/reports/{admin_report}", {},
      {**DENIED, "admin": 200, "reporter": 200, "owner": 404, "other_owner": 404}),
     ("report list", "GET", "/reports", {}, {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 200}),
+    ("schedule create", "POST", "/schedules", {"json": {"cron": "0 6 * * *"}},
+     {**DENIED, "admin": 201, "reporter": 201, "owner": 201, "other_owner": 201}),
+    ("schedule other's store", "POST", "/schedules", {"json": {"cron": "0 6 * * *", "params": {"store_id": "store-1"}}},
+     {**DENIED, "admin": 201, "reporter": 201, "owner": 201, "other_owner": 403}),
+    ("schedule list", "GET", "/schedules", {}, {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 200}),
+    ("schedule admin's", "GET", "/schedules/{admin_schedule}", {},
+     {**DENIED, "admin": 200, "reporter": 200, "owner": 404, "other_owner": 404}),
+    ("schedule owner's", "GET", "/schedules/{owner_schedule}", {},
+     {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
+    ("schedule delete admin's", "DELETE", "/schedules/{admin_schedule}", {},
+     {**DENIED, "admin": 200, "reporter": 200, "owner": 404, "other_owner": 404}),
+    ("schedule delete owner's", "DELETE", "/schedules/{owner_schedule}", {},
+     {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
     ("unknown path", "GET", "/no-such-thing", {}, {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
     ("wrong method", "DELETE", "/trigger_report", {}, {**DENIED, "admin": 405, "reporter": 405, "owner": 405, "other_owner": 405}),
 ]
@@ -137,7 +150,8 @@ def test_table_covers_every_route(app) -> None:
     from controllers.openapi import app_operations
 
     def as_route(path: str) -> str:
-        return path.split("?")[0].replace("{admin_report}", "{report_id}").replace("{owner_report}", "{report_id}")
+        path = path.split("?")[0].replace("{admin_report}", "{report_id}").replace("{owner_report}", "{report_id}")
+        return path.replace("{admin_schedule}", "{schedule_id}").replace("{owner_schedule}", "{schedule_id}")
 
     covered = {(as_route(p), m.lower()) for _, m, p, _, _ in ENDPOINT_TABLE}
     missing = sorted(app_operations(app) - covered)
@@ -148,9 +162,13 @@ def test_table_covers_every_route(app) -> None:
 def test_every_role_against_every_endpoint(tenants: Tenants, role: str) -> None:
     admin_report = tenants.trigger("admin", json={"as_of": AS_OF})
     owner_report = tenants.trigger("owner", json={"as_of": AS_OF})
+    admin_schedule, owner_schedule = (
+        tenants.call(role, "POST", "/schedules", json={"cron": "0 6 * * *"}).get_json()["schedule_id"]
+        for role in ("admin", "owner"))
     mismatches = []
     for label, method, path, kwargs, expected in ENDPOINT_TABLE:
-        url = path.format(admin_report=admin_report, owner_report=owner_report)
+        url = path.format(admin_report=admin_report, owner_report=owner_report,
+                          admin_schedule=admin_schedule, owner_schedule=owner_schedule)
         response = tenants.call(role, method, url, **kwargs)
         if response.status_code != expected[role]:
             mismatches.append(f"{label}: {method} {url} -> {response.status_code}, expected {expected[role]}")
@@ -204,6 +222,36 @@ def test_guessed_report_ids_of_another_tenant_are_unknown(tenants: Tenants) -> N
     listed = tenants.call("owner", "GET", "/reports?limit=200").get_json()["reports"]
     assert [r["report_id"] for r in listed] == [own]
     assert {r["report_id"] for r in tenants.call("reporter", "GET", "/reports?limit=200").get_json()["reports"]} == {*others, own}
+
+
+def test_owner_schedules_are_scoped_and_isolated(tenants: Tenants) -> None:
+    made = tenants.call("owner", "POST", "/schedules", json={"cron": "*/5 * * * *"})
+    assert made.status_code == 201
+    schedule_id = made.get_json()["schedule_id"]
+    shown = tenants.call("owner", "GET", f"/schedules/{schedule_id}").get_json()
+    assert shown["params"]["store_ids"] == ["store-1", "store-3"]  # narrowed to its stores when made
+    refused = tenants.call("owner", "POST", "/schedules", json={"cron": "0 6 * * *", "params": {"store_id": ["store-2"]}})
+    assert refused.status_code == 403
+    theirs = tenants.call("other_owner", "POST", "/schedules", json={"cron": "0 6 * * *"}).get_json()["schedule_id"]
+    assert [s["schedule_id"] for s in tenants.call("owner", "GET", "/schedules").get_json()["schedules"]] == [schedule_id]
+    for method in ("GET", "DELETE"):
+        assert tenants.call("owner", method, f"/schedules/{theirs}").status_code == 404
+    assert tenants.call("other_owner", "GET", f"/schedules/{theirs}").status_code == 200
+
+
+def test_scheduled_reports_carry_the_schedule_key(tenants: Tenants) -> None:
+    from services.schedules import catalog
+    from services.schedules.scheduler import report_starter
+    from models import schedules as schedule_rows
+
+    runtime = runtime_of(tenants.app)
+    schedule_id = tenants.call("owner", "POST", "/schedules", json={"cron": "0 6 * * *"}).get_json()["schedule_id"]
+    report_id = report_starter(runtime.runner)(schedule_rows.get(runtime.engine, schedule_id))
+    report = report_jobs.get(runtime.engine, report_id)
+    assert report is not None and report.api_key_id == tenants.ids["owner"]
+    assert tenants.call("owner", "GET", f"/reports/{report_id}").status_code == 200
+    assert tenants.call("other_owner", "GET", f"/reports/{report_id}").status_code == 404
+    assert catalog.describe(runtime.engine, schedule_id, runtime.clock()) is not None
 
 
 def test_reports_record_the_key_that_made_them(tenants: Tenants) -> None:

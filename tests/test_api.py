@@ -11,23 +11,13 @@ import pytest
 
 from app import create_app
 from conftest import combine_examples
-from models import report_jobs
+from support.reports import wait_for
+from models import report_jobs, report_tasks
 from services.ingest.loader import load_directory
 from runtime import runtime_of
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
           "downtime_last_hour,downtime_last_day,downtime_last_week")
-
-
-def wait_for(client, report_id: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(f"/get_report?report_id={report_id}")
-        assert response.status_code == 200
-        if response.mimetype != "application/json" or response.get_json()["status"] != "Running":
-            return response
-        time.sleep(0.05)
-    raise AssertionError(f"report {report_id} still running after {timeout}s")
 
 
 def rows(response) -> list[dict[str, str]]:
@@ -165,11 +155,16 @@ def test_report_survives_a_restart_and_unfinished_reports_are_recovered(config, 
     client = first_app.test_client()
     report_id = client.post("/trigger_report", json={"as_of": "2023-01-23T12:00:00Z"}).get_json()["report_id"]
     content = wait_for(client, report_id).get_data()
-    # a report that a dead process left "running", and one it never started
+    # a report that a dead process left "running", one it never started (both leases expired),
+    # and one a live process still holds
     engine = runtime_of(first_app).engine
-    report_jobs.create(engine, "stuckrunning", {"store_ids": None, "as_of_us": None})
-    report_jobs.mark_running(engine, "stuckrunning")
-    report_jobs.create(engine, "stuckpending", {"store_ids": ["store-1"], "as_of_us": None})
+    now = time.time_ns() // 1000
+    report_jobs.create(engine, "stuckrunning", {"store_ids": None, "as_of_us": None}, owner="dead", lease_until_us=0)
+    assert report_tasks.claim(engine, "stuckrunning", 0, "dead", now, lease_us=1) is not None
+    report_jobs.create(engine, "stuckpending", {"store_ids": ["store-1"], "as_of_us": None}, owner="dead",
+                       lease_until_us=0)
+    report_jobs.create(engine, "heldalive", {"store_ids": None, "as_of_us": None}, owner="alive",
+                       lease_until_us=now + 600_000_000)
     runtime_of(first_app).close()
 
     second_app = create_app(config)
@@ -180,6 +175,8 @@ def test_report_survives_a_restart_and_unfinished_reports_are_recovered(config, 
         for stuck in ("stuckrunning", "stuckpending"):
             assert wait_for(client, stuck).headers["X-Report-Status"] == "Complete"
         assert [r["store_id"] for r in rows(client.get("/get_report/stuckpending"))] == ["store-1"]
+        assert client.get("/get_report/heldalive").get_json()["status"] == "Running"
+        assert report_jobs.get(engine, "heldalive").status == "pending"
     finally:
         runtime_of(second_app).close()
 

@@ -21,7 +21,8 @@ from typing import Iterator
 import pytest
 
 from conftest import IN_CI, SPEC_EXAMPLES, combine_examples
-from server_process import ServerProcess
+from support.server import ServerProcess
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -73,11 +74,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     srv = ServerProcess(env, base / "server.log", name="browser-server", cwd=base)
     try:
         srv.start(timeout=SERVER_START_TIMEOUT)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while srv.get("/health").json().get("polls", 0) == 0:  # the start-up load runs in the background
-            if time.monotonic() > deadline:
-                pytest.fail(f"server loaded nothing after {SERVER_START_TIMEOUT}s:\n{srv.logs_tail()}")
-            time.sleep(0.1)
+        # the start-up load runs in the background
+        wait_until(lambda: srv.get("/health").json().get("polls", 0) > 0, SERVER_START_TIMEOUT,
+                   f"the server's start-up load\n{srv.logs_tail()}")
         yield srv
         srv.stop()
     finally:

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from controllers import SECURITY_HEADERS
 from models import report_jobs
 from services.ingest.loader import load_directory
+from support.reports import wait_for
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
           "downtime_last_hour,downtime_last_day,downtime_last_week")
@@ -74,17 +75,6 @@ def assert_json_error(response, status: int, sent: str = "") -> str:
     assert len(body) < 2_000, "an error answer should be short"
     assert_security_headers(response)
     return payload["error"]
-
-
-def wait_for(client, report_id: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(f"/get_report?report_id={report_id}")
-        assert response.status_code == 200, response.get_data()[:300]
-        if response.mimetype != "application/json" or response.get_json()["status"] != "Running":
-            return response
-        time.sleep(0.05)
-    raise AssertionError(f"report {report_id} still running after {timeout}s")
 
 
 def report_rows(response) -> list[list[str]]:

@@ -24,7 +24,7 @@ from models import store_data
 from models.db import read_tx, write_tx
 from models.tables import DataLoad, LoadedFile
 from services.ingest.csv_input import HOURS, POLLS, ZONES, MissingColumnError, RawTable, locate_inputs, read_table
-from services.ingest.locks import load_lock
+from services.ingest.locks import LOCK_TIMEOUT_SECONDS, load_lock
 from services.ingest.parsing import parse_days, parse_local_times, parse_statuses, parse_timestamps
 from services.reports.timezones import DEFAULT_ZONE, known_zones
 
@@ -101,8 +101,9 @@ class _Parsed:
     values: dict[str, np.ndarray]
 
 
-def load_directory(engine: Engine, directory: Path) -> LoadResult:
-    """Load whatever of the three files `directory` holds; all writes in one transaction."""
+def load_directory(engine: Engine, directory: Path, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> LoadResult:
+    """Load whatever of the three files `directory` holds; all writes in one transaction.
+    LockTimeout if another load holds the load lock for longer than `lock_timeout` seconds."""
     started = time.monotonic()
     started_at = datetime.now(timezone.utc)
     directory = Path(directory)
@@ -110,7 +111,7 @@ def load_directory(engine: Engine, directory: Path) -> LoadResult:
         message = f"{directory} is not a directory"
         return LoadResult(files=[FileResult(kind=k, path=None, message=message) for k in (POLLS, HOURS, ZONES)])
     paths = locate_inputs(directory)
-    with load_lock(engine):
+    with load_lock(engine, lock_timeout):
         with read_tx(engine) as conn:
             previous = {row.kind: row for row in conn.execute(LoadedFile.__table__.select())}
         results: list[FileResult] = []

@@ -2,6 +2,8 @@
 
 It runs beside the API so the service answers at once; a failed load (a locked file, the
 database down) is logged and tried again at the next tick rather than killing the thread.
+Every API process of a deployment runs one, but they never queue up behind each other: a
+process that finds the load lock taken (another process is loading) skips its turn.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from services.ingest.loader import LoadResult, load_directory
+from services.ingest.locks import LockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +24,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class ReloadState:
     running: bool = False
-    last_started: datetime | None = None
     last_finished: datetime | None = None
-    last_result: LoadResult | None = None
     last_error: str | None = None
+    skipped: int = 0  # turns skipped because another process was loading
 
 
 class ReloadScheduler:
@@ -42,6 +44,11 @@ class ReloadScheduler:
         self._thread = threading.Thread(target=self._loop, name="csv-reload", daemon=True)
         self._thread.start()
 
+    @property
+    def first_load_pending(self) -> bool:
+        """Started, and the first load has not finished yet (`/health` says "loading")."""
+        return self._thread is not None and self.state.last_finished is None
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -57,14 +64,17 @@ class ReloadScheduler:
 
     def run_once(self) -> LoadResult | None:
         self.state.running = True
-        self.state.last_started = datetime.now(timezone.utc)
         try:
-            result = load_directory(self.engine, self.csv_dir)
-            self.state.last_result, self.state.last_error = result, None
+            result = load_directory(self.engine, self.csv_dir, lock_timeout=0)
+            self.state.last_error = None
             if not result.ok:
                 log.warning("reload of %s loaded nothing: %s", self.csv_dir,
                             "; ".join(f.message for f in result.files if f.message))
             return result
+        except LockTimeout:
+            self.state.skipped += 1
+            log.info("reload of %s skipped: another process is loading", self.csv_dir)
+            return None
         except Exception as exc:  # the thread must survive to try again next time
             self.state.last_error = f"{type(exc).__name__}: {exc}"[:500]
             log.error("reload of %s failed: %s", self.csv_dir, self.state.last_error)

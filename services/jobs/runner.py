@@ -1,33 +1,39 @@
-"""Background report jobs: a thread pool in front of the report builder.
+"""Report jobs: queue a report's shards, serve their progress, take over work whose lease expired.
 
-The database holds each job's state, so a report id outlives the process; progress while a
-job runs is kept in memory (it changes too often to be worth a write). A job whose parameters
-and data version match a finished report reuses that report's file.
+All state lives in the database (models.report_jobs, models.report_tasks), so every process of a
+deployment sees every report, and a report id outlives the process that created it. The
+queue (threads or Celery) only carries (report_id, shard) to whoever runs `run_report_task`.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import secrets
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from models import report_jobs, store_data
+from models import report_jobs, report_tasks, store_data
 from models.db import read_tx
+from models.report_jobs import JobStatus
 from models.tables import Report
-from services.reports.builder import InputsCache, NoDataError, build_report, write_report_csv
+from services.jobs.leases import Leases, now_us
+from services.jobs.outcome import report_finished
+from services.jobs.queues import CeleryQueue, JobQueue, QueueUnavailable, ThreadQueue
+from services.jobs.storage import ReportStore, StoredReport
+from services.jobs.tasks import MAX_ATTEMPTS, JobContext, run_report_task
+from services.reports.builder import InputsCache
 
 log = logging.getLogger(__name__)
 
-FAILURE_SAVE_RETRY_SECONDS = 600
+# A task waiting in the broker is sent again after this many leases: a lost message (a broker
+# restarted without persistence) cannot leave a report Running forever; a duplicate is harmless.
+BROKER_LEASE_FACTOR = 5
+
+__all__ = ["QueueUnavailable", "ReportRequest", "ReportRunner"]
 
 
 @dataclass(frozen=True)
@@ -40,135 +46,133 @@ class ReportRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ReportRequest:
+        """The inverse of `to_params` (a schedule stores its request that way)."""
         ids = params.get("store_ids")
         return cls(tuple(ids) if ids is not None else None, params.get("as_of_us"))
 
-    def cache_key(self, data_version: int) -> str:
-        ids = sorted(set(self.store_ids)) if self.store_ids is not None else None
-        blob = json.dumps({"ids": ids, "as_of": self.as_of_us, "version": data_version}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+
+def new_report_id() -> str:
+    """A random URL-safe id that never begins with "-" (it would read as an option in a shell)."""
+    while True:
+        report_id = secrets.token_urlsafe(16)
+        if not report_id.startswith("-"):
+            return report_id
 
 
 class ReportRunner:
-    def __init__(self, engine: Engine, report_dir: Path, workers: int, cache: InputsCache | None = None) -> None:
+    def __init__(
+        self, engine: Engine, store: ReportStore, *, lease_seconds: int, shards: int = 1, workers: int = 4,
+        cache: InputsCache | None = None, celery_app: Any = None,
+    ) -> None:
         self.engine = engine
-        self.report_dir = report_dir
-        self.cache = cache if cache is not None else InputsCache()
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report")
-        self._progress: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self.store = store
+        self.shards = shards
+        self.lease_seconds = lease_seconds
+        self.context = JobContext(engine, store, Leases(engine, lease_seconds), cache or InputsCache())
+        self.queue: JobQueue = (
+            CeleryQueue(celery_app) if celery_app is not None else ThreadQueue(workers, self.run_task)
+        )
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
-    def submit(self, request: ReportRequest, api_key_id: str | None = None) -> Report:
-        report_id = secrets.token_urlsafe(16)
-        report = report_jobs.create(self.engine, report_id, request.to_params(), api_key_id)
-        self._start(report_id, request)
-        log.info("report %s queued (%s)", report_id, _describe(request))
+    # -- API side ------------------------------------------------------------------------------
+    def submit(self, request: ReportRequest, *, webhook_url: str | None = None,
+               schedule_id: str | None = None, api_key_id: str | None = None) -> Report:
+        """Record the report and its shards, then queue them; QueueUnavailable leaves nothing behind."""
+        report_id = new_report_id()
+        shards = self._plan(request)
+        owner, lease_until = self._queued_lease()
+        report = report_jobs.create(self.engine, report_id, request.to_params(), shards, owner, lease_until,
+                                    webhook_url=webhook_url, schedule_id=schedule_id, api_key_id=api_key_id)
+        try:
+            for shard in range(len(shards)):
+                self.queue.enqueue(report_id, shard)
+        except QueueUnavailable:
+            report_jobs.delete(self.engine, report_id)
+            raise
+        log.info("report %s queued in %d shard(s) (%s)", report_id, len(shards), _describe(request))
         return report
 
-    def _start(self, report_id: str, request: ReportRequest) -> None:
-        with self._lock:
-            self._progress[report_id] = 0.0
-        self._executor.submit(self._run, report_id, request)
+    def _plan(self, request: ReportRequest) -> list[list[str] | None]:
+        """Split the report's stores into contiguous store_id ranges (code-point order), so the
+        shards' rows, concatenated in shard order, are the whole report's rows in order."""
+        if self.shards <= 1:
+            return [None]
+        with read_tx(self.engine) as conn:
+            ids = sorted(store_data.store_keys(conn, request.store_ids).index.tolist())
+        if not ids:
+            return [None]
+        count = min(self.shards, len(ids))
+        shards = [list(part) for part in np.array_split(np.array(ids, dtype=object), count)]
+        if request.store_ids is not None:
+            # Ids the database has never seen belong to no range; the first shard carries them so
+            # that the report still warns about them (they add no rows).
+            shards[0] += sorted(set(request.store_ids) - set(ids))
+        return shards
+
+    def _queued_lease(self) -> tuple[str | None, int]:
+        if self.queue.local:  # waits in this process's pool: this process's heartbeat keeps it
+            return self.context.leases.owner, self.context.leases.until()
+        return None, now_us() + BROKER_LEASE_FACTOR * self.context.leases.lease_us
 
     def progress(self, report_id: str) -> float | None:
-        with self._lock:
-            return self._progress.get(report_id)
+        return report_tasks.progress_of(self.engine, [report_id]).get(report_id)
 
-    def recover(self) -> int:
-        """Re-run the reports a previous process left pending or running."""
-        stale = report_jobs.unfinished(self.engine)
-        for report in stale:
-            report_jobs.mark_requeued(self.engine, report.id)
-            self._start(report.id, ReportRequest.from_params(json.loads(report.params)))
-        if stale:
-            log.warning("re-running %d report(s) left unfinished by a previous process", len(stale))
-        return len(stale)
+    def progress_many(self, report_ids: Sequence[str]) -> dict[str, float]:
+        return report_tasks.progress_of(self.engine, report_ids)
 
-    def shutdown(self, wait: bool = False) -> None:
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+    def fetch(self, report: Report) -> StoredReport | None:
+        return self.store.fetch(report.file_name) if report.file_name else None
 
-    def _set_progress(self, report_id: str, fraction: float) -> None:
-        with self._lock:
-            self._progress[report_id] = fraction
+    # -- worker side ---------------------------------------------------------------------------
+    def run_task(self, report_id: str, shard: int) -> None:
+        run_report_task(self.context, report_id, shard)
 
-    def _run(self, report_id: str, request: ReportRequest) -> None:
-        started = time.perf_counter()
-        try:
-            report_jobs.mark_running(self.engine, report_id)
-            with read_tx(self.engine) as conn:
-                version = store_data.data_version(conn)
-            key = request.cache_key(version)
-            if self._reuse(report_id, key):
-                return
-            built = build_report(
-                self.engine, request.as_of_us, request.store_ids, self.cache,
-                progress=lambda f: self._set_progress(report_id, f),
-            )
-            file_name = f"report_{report_id}.csv"
-            write_started = time.perf_counter()
+    # -- lease sweep -----------------------------------------------------------------------------
+    def sweep(self) -> int:
+        """Take over unfinished tasks whose lease expired (their holder died or gave them back);
+        fail the report of a task that used up its attempts. Returns how many were re-queued."""
+        now = now_us()
+        requeued = 0
+        for task in report_tasks.expired(self.engine, now):
+            if task.attempts >= MAX_ATTEMPTS:
+                reason = task.error or "the process running it stopped responding"
+                report_finished(self.engine, task.report_id, JobStatus.FAILED,
+                                error=f"gave up after {task.attempts} attempts: {reason}")
+                continue
+            owner, lease_until = self._queued_lease()
+            if not report_tasks.take_over(self.engine, task.id, task.status, now, owner, lease_until):
+                continue  # another sweeper was first
             try:
-                write_report_csv(built.frame, self.report_dir / file_name)
-            except OSError as exc:
-                raise ReportWriteError(f"cannot write the report file: {exc.strerror or exc}") from exc
-            built.timings["write"] = round(time.perf_counter() - write_started, 4)
-            built.timings["total"] = round(time.perf_counter() - started, 4)
-            report_jobs.mark_complete(
-                self.engine, report_id, file_name=file_name, row_count=len(built.frame),
-                data_version=built.data_version, now_us=built.now_us,
-                cache_key=key if built.data_version == version else None, timings=built.timings,
-            )
-            log.info("report %s complete: %d stores in %.2fs %s", report_id, len(built.frame),
-                     built.timings["total"], built.timings)
-        except Exception as exc:  # every failure must end the job, whatever raised it
-            message = _failure_message(exc)
-            log.error("report %s failed: %s", report_id, message, exc_info=not isinstance(exc, _EXPECTED))
-            self._save_failure(report_id, message)
-        finally:
-            with self._lock:
-                self._progress.pop(report_id, None)
+                self.queue.enqueue(task.report_id, task.shard)
+                requeued += 1
+                log.warning("report %s shard %d: lease expired (%s), re-queued", task.report_id, task.shard,
+                            task.status)
+            except QueueUnavailable as exc:  # the lease runs out again; the next sweep retries
+                log.error("report %s shard %d: cannot re-queue: %s", task.report_id, task.shard, exc)
+        return requeued
 
-    def _reuse(self, report_id: str, key: str) -> bool:
-        cached = report_jobs.find_cached(self.engine, key)
-        if cached is None or not cached.file_name or not (self.report_dir / cached.file_name).is_file():
-            return False
-        report_jobs.mark_complete(
-            self.engine, report_id, file_name=cached.file_name, row_count=cached.row_count or 0,
-            data_version=cached.data_version or 0, now_us=cached.now_us or 0, cache_key=key,
-            timings={"total": 0.0, "reused_from": cached.id},
-        )
-        log.info("report %s reuses the result of %s (same parameters, same data)", report_id, cached.id)
-        return True
+    def start(self) -> None:
+        """Start the sweep thread; its first pass is the start-up recovery."""
+        if self._sweeper is not None:
+            return
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="lease-sweep", daemon=True)
+        self._sweeper.start()
 
-    def _save_failure(self, report_id: str, message: str) -> None:
-        """Record the failure, waiting for the database to come back if it is down."""
-        deadline = time.monotonic() + FAILURE_SAVE_RETRY_SECONDS
-        delay = 1.0
+    def _sweep_loop(self) -> None:
+        interval = max(self.lease_seconds / 3.0, 0.2)
         while True:
             try:
-                report_jobs.mark_failed(self.engine, report_id, message)
-                return
+                self.sweep()
             except DBAPIError as exc:
-                if time.monotonic() > deadline:
-                    log.error("could not record the failure of report %s: %s", report_id, exc)
-                    return
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                log.warning("lease sweep failed: %s", exc.orig)
+            if self._stop.wait(interval):
+                return
 
-
-class ReportWriteError(RuntimeError):
-    pass
-
-
-_EXPECTED = (NoDataError, ReportWriteError, DBAPIError)
-
-
-def _failure_message(exc: Exception) -> str:
-    if isinstance(exc, DBAPIError):
-        detail = str(exc.orig) if exc.orig is not None else type(exc).__name__
-        return f"database error: {detail}"[:500]
-    if isinstance(exc, (NoDataError, ReportWriteError)):
-        return str(exc)
-    return f"internal error: {type(exc).__name__}: {exc}"[:500]
+    def shutdown(self, wait: bool = False) -> None:
+        self._stop.set()
+        self.context.leases.stop()
+        self.queue.close()
 
 
 def _describe(request: ReportRequest) -> str:

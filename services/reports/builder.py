@@ -5,6 +5,8 @@ now, so that repeated reports on unchanged data skip the database entirely.
 """
 from __future__ import annotations
 
+import errno
+import io
 import logging
 import os
 import tempfile
@@ -12,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ from sqlalchemy import Engine
 from models import store_data
 from models.db import read_tx
 from models.store_data import ReportInputs
+from services.ingest.parsing import format_instant
 from services.reports.engine import LOOKBACK_US, REPORT_COLUMNS, compute_uptime
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ class BuiltReport:
     now_us: int
     data_version: int
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what the report could not honour
 
 
 class InputsCache:
@@ -102,7 +106,33 @@ def build_report(
         now_us=now_us,
         data_version=inputs.data_version,
         timings={"read": round(read_done - started, 4), "compute": round(computed - read_done, 4)},
+        warnings=report_warnings(inputs, as_of_us, store_ids, frame),
     )
+
+
+MAX_IDS_NAMED = 20
+
+
+def report_warnings(
+    inputs: ReportInputs, as_of_us: int | None, store_ids: Sequence[str] | None, frame: pd.DataFrame
+) -> list[str]:
+    """What the report could not honour: asked-for stores without polls, an as_of outside the data."""
+    warnings: list[str] = []
+    if store_ids is not None:
+        missing = sorted(set(store_ids).difference(frame["store_id"].tolist()))
+        if missing:
+            named = ", ".join(missing[:MAX_IDS_NAMED])
+            more = f" and {len(missing) - MAX_IDS_NAMED} more" if len(missing) > MAX_IDS_NAMED else ""
+            warnings.append(f"unknown store_id (no polls at or before now), not in the report: {named}{more}")
+    if as_of_us is not None and inputs.latest_us is not None:
+        if as_of_us > inputs.latest_us:
+            warnings.append(f"as_of {format_instant(as_of_us)} is after the newest poll "
+                            f"({format_instant(inputs.latest_us)}): recent windows hold no new data")
+        first = inputs.stores["first_poll_us"]
+        if store_ids is None and len(first) and as_of_us < int(first.min()):
+            warnings.append(f"as_of {format_instant(as_of_us)} is before the oldest poll "
+                            f"({format_instant(int(first.min()))}): no store has data yet")
+    return warnings
 
 
 def report_frame(inputs: ReportInputs, now_us: int, store_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -125,16 +155,61 @@ def report_frame(inputs: ReportInputs, now_us: int, store_ids: Sequence[str] | N
     return frame.iloc[order].reset_index(drop=True)
 
 
+def _process_umask() -> int:
+    """The umask, read once at import (setting it back at once; no file is created meanwhile)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_process_umask()  # what open() would give a new file
+
+
 def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write to a temporary file beside `path`, then rename: readers never see half a file.
+
+    The folder must exist (a typo in it is an error, not a new folder); the file gets the
+    permissions of any new file (the umask), not the temporary file's private 0600.
+    """
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-            frame.to_csv(out, index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+            write_report_rows(frame, out)
             out.flush()
+            os.fchmod(out.fileno(), FILE_MODE)
             os.fsync(out.fileno())
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def write_report_rows(frame: pd.DataFrame, out: TextIO) -> None:
+    """The CSV of SPEC 2.5 onto an open text stream."""
+    frame.to_csv(out, index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+
+
+def report_csv_text(frame: pd.DataFrame) -> str:
+    """The report CSV exactly as `write_report_csv` writes it (shards merge these texts)."""
+    out = io.StringIO()
+    write_report_rows(frame, out)
+    return out.getvalue()
+
+
+def build_for_params(
+    engine: Engine,
+    params: Mapping[str, Any],
+    store_ids: Sequence[str] | None = None,
+    cache: InputsCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuiltReport:
+    """The one entry point background jobs use: build whatever report stored `params` describe.
+
+    `store_ids`, when given, narrows the report to those stores (a shard); otherwise the
+    params' own store list (None = every store) applies. Rows are sorted by store_id, so the
+    shards of one report concatenate into the whole report.
+    """
+    wanted = store_ids if store_ids is not None else params.get("store_ids")
+    return build_report(engine, params.get("as_of_us"), wanted, cache, progress)

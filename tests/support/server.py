@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Settings of SPEC section 4: never inherited from the test's own environment.
 CONTRACT_SETTINGS = ("DATABASE_URL", "CSV_DIR", "REPORT_DIR", "RELOAD_INTERVAL_SECONDS", "REPORT_WORKERS", "HOST", "PORT")

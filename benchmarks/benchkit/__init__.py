@@ -1,0 +1,1 @@
+"""The pieces of `python benchmarks/bench.py`: measuring, data, the service, rendering."""

@@ -1,0 +1,1 @@
+"""The test-data generator behind `python scripts/generate_data.py` (see that script)."""

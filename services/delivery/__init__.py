@@ -1,0 +1,1 @@
+"""Signed webhook deliveries of finished reports, persisted and retried (SPEC 7)."""

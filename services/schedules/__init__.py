@@ -1,0 +1,1 @@
+"""Cron schedules of reports: due-time arithmetic in a zone, exactly-once claims, the scheduler thread."""

@@ -1,0 +1,120 @@
+"""The scheduler thread: each tick, start the latest due run of every schedule not yet claimed.
+
+Only the latest due time not after now is ever considered, so after downtime the runs missed
+meanwhile are skipped except the most recent one, which the claim makes happen once. The clock
+is injectable: tests freeze it, and SCHEDULER_CLOCK runs it fast in real server processes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from models import schedules as schedule_rows
+from services.jobs.runner import ReportRequest, ReportRunner
+from services.schedules.cron import ScheduleError, latest_due, parse_zone
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# Starts one report for a schedule: (schedule) -> report id.
+Submit = Callable[[schedule_rows.Schedule], str]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def clock_from_setting(setting: str | None) -> tuple[Clock, float]:
+    """The clock and its speed. "ANCHOR:START:SPEED" (epoch seconds, test-only) reads START at
+    real time ANCHOR and runs SPEED times faster; every process given the same value agrees."""
+    if not setting:
+        return system_clock, 1.0
+    try:
+        anchor, start, speed = (float(part) for part in setting.split(":"))
+    except ValueError:
+        raise ValueError("SCHEDULER_CLOCK must be ANCHOR:START:SPEED (epoch seconds, seconds, factor)") from None
+    if speed <= 0:
+        raise ValueError("SCHEDULER_CLOCK speed must be positive")
+
+    def accelerated() -> datetime:
+        real = datetime.now(timezone.utc).timestamp()
+        return datetime.fromtimestamp(start + (real - anchor) * speed, timezone.utc)
+
+    return accelerated, speed
+
+
+class Scheduler:
+    def __init__(self, engine: Engine, submit: Submit, clock: Clock = system_clock, tick_seconds: float = 1.0) -> None:
+        self.engine = engine
+        self.submit = submit
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> list[str]:
+        """Claim and start what is due now; returns the ids of the reports this call started."""
+        now = self.clock()
+        claimed = schedule_rows.latest_claims(self.engine)
+        started: list[str] = []
+        for schedule in schedule_rows.all_schedules(self.engine):
+            try:
+                due = latest_due(schedule.cron, parse_zone(schedule.timezone), now)
+            except ScheduleError as exc:  # stored before a tzdata update removed its zone, say
+                log.error("schedule %s cannot be evaluated: %s", schedule.id, exc)
+                continue
+            if due is None or due < schedule.created_at:
+                continue
+            last = claimed.get(schedule.id)
+            if last is not None and last >= due:
+                continue
+            if not schedule_rows.claim(self.engine, schedule.id, due, now):
+                continue  # another process took this due time
+            report_id = self.submit(schedule)
+            schedule_rows.set_run_report(self.engine, schedule.id, due, report_id)
+            log.info("schedule %s: run due %s started report %s", schedule.id, due.isoformat(), report_id)
+            started.append(report_id)
+        return started
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="report-scheduler", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except DBAPIError as exc:
+                log.error("scheduler: database error: %s", exc.orig)
+            except Exception:  # the thread must keep running whatever one tick hit
+                log.exception("scheduler: unexpected error")
+            self._stop.wait(self.tick_seconds)
+
+
+def report_starter(runner: ReportRunner) -> Submit:
+    """Start a schedule's report on the app's runner, tagged with the schedule and its webhook."""
+    def start(schedule: schedule_rows.Schedule) -> str:
+        request = ReportRequest.from_params(json.loads(schedule.params))
+        # Its reports carry the schedule's key, so an owner sees the reports of its own schedules.
+        return runner.submit(request, webhook_url=schedule.webhook_url, schedule_id=schedule.id,
+                             api_key_id=schedule.api_key_id).id
+    return start
+
+
+def tick_for_speed(speed: float) -> float:
+    """Check often enough that an accelerated clock never jumps over a whole minute."""
+    return max(0.05, min(1.0, 10.0 / speed))
+
+
