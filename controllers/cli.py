@@ -12,7 +12,9 @@ from sqlalchemy.exc import DBAPIError
 from models.db import describe_database_error, redacted_url
 from services.ingest.loader import LoadResult, load_directory
 from services.ingest.parsing import format_instant, parse_instant
-from services.reports.builder import NoDataError, build_report, write_report_csv, write_report_rows
+from services.reports.builder import NoDataError, build, write_report_csv, write_report_rows
+from services.reports.spec import InvalidReport
+from controllers.cli_ranges import range_options, range_spec, register_range_cli
 from services.reports.store_ids import InvalidStoreId, clean_store_ids
 from runtime import runtime_of
 
@@ -39,6 +41,8 @@ def echo_load_result(result: LoadResult) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    register_range_cli(app)
+
     @app.cli.command("load-data")
     @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
                   help="Folder with the CSV files (default: CSV_DIR).")
@@ -63,11 +67,14 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("report")
     @click.option("--as-of", "as_of", default=None, help="The report's now, ISO-8601 (default: latest poll).")
+    @range_options
     @click.option("--store-id", "store_ids", multiple=True, help="Only these stores (repeatable).")
     @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
                   help="Where to write the report CSV ('-' for standard output); the folder must exist.")
-    def report(as_of: str | None, store_ids: tuple[str, ...], out: Path) -> None:
-        """Compute a report now, in the foreground, and write its CSV."""
+    def report(as_of: str | None, range_from: str | None, range_to: str | None, last_hours: float | None,
+               store_ids: tuple[str, ...], out: Path) -> None:
+        """Compute a report now, in the foreground, and write its CSV (a range report with
+        --from/--to/--last-hours, SPEC 5)."""
         _setup_logging()
         to_stdout = str(out) == "-"
         if not to_stdout and not out.parent.is_dir():
@@ -85,11 +92,14 @@ def register_cli(app: Flask) -> None:
             raise click.BadParameter(str(exc), param_hint="--store-id") from None
         try:
             runtime.ensure_schema()
-            built = build_report(runtime.engine, as_of_us, wanted)
+            spec = range_spec(range_from, range_to, last_hours, wanted or (), as_of_us)
+            built = build(runtime.engine, spec.to_params())
             if to_stdout:
                 write_report_rows(built.frame, sys.stdout)
             else:
                 write_report_csv(built.frame, out)
+        except InvalidReport as exc:
+            raise click.UsageError(str(exc)) from None
         except NoDataError as exc:
             raise click.ClickException(str(exc)) from None
         except DBAPIError as exc:
@@ -102,6 +112,6 @@ def register_cli(app: Flask) -> None:
         click.echo(
             f"wrote {count} store{'' if count == 1 else 's'} to {'standard output' if to_stdout else out} "
             f"(now = {format_instant(built.now_us)}, "
-            f"read {built.timings['read']:.2f}s, compute {built.timings['compute']:.2f}s)",
+            + ", ".join(f"{step} {seconds:.2f}s" for step, seconds in built.timings.items()) + ")",
             err=to_stdout,
         )

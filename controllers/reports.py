@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from controllers.auth import current_principal
 from controllers.errors import ApiError
+from controllers.range_params import RANGE_PARAMS, parse_range
 from runtime import runtime_of
 from services.access import reports as scoped_reports
 from services.delivery.urls import WebhookUrlError, validate_webhook_url
@@ -17,13 +18,14 @@ from services.delivery.worker import delivery_view
 from services.ingest.parsing import parse_instant
 from services.jobs.runner import QueueUnavailable, ReportRequest
 from services.jobs.status import ReportState, find_report, recent_reports
+from services.reports.spec import InvalidReport
 from services.reports.store_ids import InvalidStoreId, clean_store_ids
 
 bp = Blueprint("reports", __name__)
 
 # Every parameter /trigger_report reads (query string, form or JSON body). Anything else is a
 # typo the client must hear about: add new parameters here.
-TRIGGER_PARAMETERS = ("store_id", "store_ids", "as_of", "webhook_url")
+TRIGGER_PARAMETERS = ("store_id", "store_ids", "as_of", *RANGE_PARAMS, "webhook_url")
 # Those that shape the report itself: a schedule's `params` (SPEC 7).
 REPORT_PARAMETERS = tuple(name for name in TRIGGER_PARAMETERS if name != "webhook_url")
 
@@ -114,7 +116,11 @@ def parse_report_request(params: dict[str, Any] | None = None) -> ReportRequest:
             raise ApiError(400, str(exc)) from None
         if not AS_OF_MIN_US <= as_of_us < AS_OF_MAX_US:
             raise ApiError(400, "as_of must lie between 1970 and 2100")
-    return ReportRequest(store_ids=store_ids, as_of_us=as_of_us)
+    span = parse_range(lambda name: _collect(name, body, http))
+    try:
+        return ReportRequest(store_ids=store_ids, as_of_us=as_of_us, **span).validate()
+    except InvalidReport as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def parse_webhook_url(value: Any) -> str:

@@ -1,6 +1,7 @@
 """Read-only queries that describe the stored data for `/health`: counts, versions, last load."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -10,15 +11,25 @@ from models.db import read_tx
 from models.tables import DataLoad, Store
 
 
+def _iso(us: int | None) -> str | None:
+    """UTC ISO-8601 with `Z`, as every instant of the API is written."""
+    if us is None:
+        return None
+    return datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def data_status(engine: Engine) -> dict[str, Any]:
-    """Stores, polls, data version, newest poll and the last load, from one snapshot."""
+    """Stores, polls, data version, oldest and newest poll and the last load, from one snapshot."""
     with read_tx(engine) as conn:
         last = conn.execute(DataLoad.__table__.select().order_by(DataLoad.id.desc()).limit(1)).first()
+        latest = store_data.latest_poll_us(conn)
         return {
             "stores": int(conn.execute(select(func.count()).select_from(Store)).scalar_one()),
             "polls": store_data.count_polls(conn),
             "data_version": store_data.data_version(conn),
-            "latest_poll_us": store_data.latest_poll_us(conn),
+            "latest_poll_us": latest,
+            "oldest_poll": _iso(store_data.earliest_poll_us(conn)),
+            "newest_poll": _iso(latest),
             "last_load": None if last is None else {
                 "finished_at": last.finished_at.isoformat(),
                 "rows_loaded": last.rows_loaded,

@@ -43,21 +43,21 @@
 
   function downloadUrl(id) { return "/get_report?report_id=" + encodeURIComponent(id); }
 
-  /* fetch JSON; resolves {ok, status, body}; rejects only on network failure */
-  function getJson(url, options) {
-    return fetch(url, Object.assign({ headers: { "Accept": "application/json" }, cache: "no-store" }, options || {}))
-      .then(function (response) {
-        return response.text().then(function (text) {
-          var body = null;
-          try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
-          return { ok: response.ok, status: response.status, body: body };
-        });
-      });
-  }
+  /* fetch JSON (with the API key, if any: api.js); resolves {ok, status, body}; rejects only on
+   * network failure */
+  function getJson(url, options) { return window.SM.api.request(url, options); }
 
-  function apiMessage(result) {
-    if (result.body && typeof result.body.error === "string") { return result.body.error; }
-    return "the server answered HTTP " + result.status;
+  function apiMessage(result) { return window.SM.api.message(result); }
+
+  /* A download link cannot send the API key's header: with a key, fetch the CSV instead. */
+  function onDownloadClick(event) {
+    var link = event.target.closest && event.target.closest("a[download][data-report-id]");
+    if (!link || !window.SM.api.key()) { return; }
+    event.preventDefault();
+    window.SM.api.downloadWithKey(link.getAttribute("href"), link.getAttribute("download")).catch(function (err) {
+      setText(els.reportError, "Download failed: " + err.message);
+      show(els.reportError, true);
+    });
   }
 
   // ---------- the form ----------
@@ -111,6 +111,22 @@
       return;
     }
     if (asOf) { payload.as_of = asOf; }
+    var range = [["from", els.rangeFrom], ["to", els.rangeTo]];
+    for (var i = 0; i < range.length; i++) {
+      var input = range[i][1];
+      var iso = asOfToIso(input.value);
+      if ((input.validity && input.validity.badInput) || iso === undefined) {
+        showError(range[i][0] + ": the date/time is incomplete or unreadable; complete it or clear the field.");
+        input.focus();
+        return;
+      }
+      if (iso) { payload[range[i][0]] = iso; }
+    }
+    if (els.rangeLastHours.value.trim()) {
+      var hours = Number(els.rangeLastHours.value.trim());
+      if (!(hours > 0)) { showError("Last hours: enter a positive number of hours."); els.rangeLastHours.focus(); return; }
+      payload.last_hours = hours;
+    }
 
     els.trigger.disabled = true;
     setText(els.trigger, "Triggering…");
@@ -143,6 +159,7 @@
     show(els.currentDetails, true);
     show(els.reportError, false);
     show(els.download, false);
+    show(els.warnings, false);
     setText(els.reportId, id);
     renderCurrent({ status: "Running", progress: 0 });
     poll(tracking);
@@ -187,20 +204,32 @@
     setText(els.progressText, Math.round(fraction * 100) + "%");
     setText(els.reportNow, report.now || report.as_of || "—");
     setText(els.reportRows, report.row_count == null ? "—" : report.row_count.toLocaleString());
+    setText(els.reportKind, report.kind === "range"
+      ? "Range " + (report.from || "last " + report.last_hours + " h") + " → " + (report.to || report.now || "newest poll")
+      : "Standard (last hour, day, week)");
     if (status === "Complete") {
       els.download.href = downloadUrl(tracking.id);
       els.download.setAttribute("download", "report_" + tracking.id + ".csv");
+      els.download.dataset.reportId = tracking.id;
       show(els.download, true);
+      if (!tracking.shown && report.report_id === tracking.id) {
+        tracking.shown = true;
+        window.SM.results.showReport(report, downloadUrl(tracking.id));
+      }
     } else {
       show(els.download, false);
     }
     if (status === "Failed") {
       setText(els.reportError, "Report failed: " + (report.error || "unknown error"));
       show(els.reportError, true);
-    } else if (status === "Complete" && report.warnings && report.warnings.length) {
-      setText(els.reportError, "Note: " + report.warnings.join("; "));
-      show(els.reportError, true);
     }
+    var warnings = report.warnings || [];
+    els.warningList.replaceChildren.apply(els.warningList, warnings.map(function (w) {
+      var li = document.createElement("li");
+      setText(li, w);
+      return li;
+    }));
+    show(els.warnings, warnings.length > 0);
   }
 
   // ---------- recent reports ----------
@@ -259,6 +288,7 @@
         link.href = downloadUrl(r.report_id);
         link.setAttribute("download", "report_" + r.report_id + ".csv");
         link.className = "download-link";
+        link.dataset.reportId = r.report_id;
         setText(link, "Download");
         link.setAttribute("aria-label", "Download report " + r.report_id);
       }
@@ -294,6 +324,8 @@
       state = "ok";
       parts.push(plural(b.stores || 0, "store"));
       parts.push(plural(b.polls || 0, "poll"));
+      setText(els.dataRange, b.oldest_poll ? "Data: " + window.SM.util.utcText(b.oldest_poll) + " → " +
+        window.SM.util.utcText(b.newest_poll) : "Data: no polls yet");
       if (b.last_load) {
         var load = "last load " + formatLocal(b.last_load.finished_at) + " (" +
           plural(b.last_load.rows_loaded || 0, "row") + " loaded";
@@ -327,7 +359,8 @@
   function init() {
     ["health", "health-text", "report-form", "store-ids", "scope", "as-of", "as-of-sent", "trigger", "error",
       "current-empty", "current-details", "report-id", "status", "progress", "progress-text", "report-now",
-      "report-rows", "report-error", "download", "recent", "recent-updated"].forEach(function (id) {
+      "report-rows", "report-error", "download", "recent", "recent-updated", "range-from", "range-to",
+      "range-last-hours", "report-kind", "warnings", "warning-list", "data-range"].forEach(function (id) {
       els[id.replace(/-([a-z])/g, function (_, c) { return c.toUpperCase(); })] = $(id);
     });
     els.form = els.reportForm;
@@ -338,8 +371,16 @@
     els.storeIds.addEventListener("input", updateScope);
     els.asOf.addEventListener("input", updateAsOfPreview);
     els.asOf.addEventListener("change", updateAsOfPreview);
+    document.addEventListener("click", onDownloadClick);
     updateScope();
     updateAsOfPreview();
+    window.SM.app = { track: track, refresh: function () {
+      refreshHealth(); refreshRecent(); window.SM.schedules.refresh();
+      if (tracking) { track(tracking.id); }
+    } };
+    window.SM.results.init();
+    window.SM.schedules.init();
+    window.SM.auth.init();
     refreshHealth();
     refreshRecent();
     var m = /^#report=([A-Za-z0-9_-]{1,64})$/.exec(location.hash);

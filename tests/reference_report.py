@@ -331,3 +331,106 @@ def input_frames(
         frame(hours, {"store": object, "day": "int64", "start_s": "int64", "end_s": "int64"}),
         frame(zones, {"store": object, "tz": object}),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranges (SPEC 5.1): totals, incidents and local days over [from, to)
+# ---------------------------------------------------------------------------------------------
+
+RANGE_LOOKBACK_US = DAY_US  # observations within [from - 24 h, to]
+
+
+@dataclass(frozen=True)
+class RangeAnswer:
+    """One store's range result, exact: µs as Fractions (midpoints may be half µs)."""
+
+    business_us: int
+    up_us: Fraction
+    down_us: Fraction
+    incidents: list[tuple[Fraction, Fraction]]  # [start, end) in epoch µs
+    days: list[tuple[dt.date, int, Fraction, Fraction]]  # date, business, up, down (µs)
+
+
+def range_observations(
+    polls: Iterable[Observation], intervals: Sequence[Interval], lo_us: int, hi_us: int
+) -> list[Observation]:
+    """In-hours polls within [lo_us, hi_us] (closed), one per instant, inactive winning."""
+    by_instant: dict[int, bool] = {}
+    for ts_us, active in polls:
+        if lo_us <= ts_us <= hi_us and is_open(ts_us, intervals):
+            by_instant[ts_us] = by_instant.get(ts_us, True) and active
+    return sorted(by_instant.items())
+
+
+def down_intervals(
+    obs: Sequence[Observation], intervals: Sequence[Interval], start_us: int, end_us: int
+) -> list[tuple[Fraction, Fraction]]:
+    """Maximal inactive business intervals inside [start_us, end_us): every inactive piece of
+    every business interval, then pieces that touch joined (a closed gap keeps them apart)."""
+    found: list[tuple[Fraction, Fraction]] = []
+    if not obs:
+        return found
+    for open_us, close_us in intervals:
+        lo, hi = Fraction(max(open_us, start_us)), Fraction(min(close_us, end_us))
+        for piece_start, piece_end, active in status_pieces(obs):
+            a = lo if piece_start is None else max(lo, piece_start)
+            b = hi if piece_end is None else min(hi, piece_end)
+            if b > a and not active:
+                found.append((a, b))
+    found.sort()
+    joined: list[list[Fraction]] = []
+    for a, b in found:
+        if joined and a == joined[-1][1]:
+            joined[-1][1] = b
+        else:
+            joined.append([a, b])
+    return [(a, b) for a, b in joined]
+
+
+def local_days(tz: ZoneInfo, start_us: int, end_us: int) -> list[tuple[dt.date, int, int]]:
+    """Every local date whose [midnight, next midnight) (SPEC 2.2 conversion) overlaps
+    [start_us, end_us), with those two instants."""
+    day = local_date_of(start_us, tz) - dt.timedelta(days=2)
+    last = local_date_of(end_us, tz) + dt.timedelta(days=2)
+    result = []
+    while day <= last:
+        lo = local_to_utc_us(day, 0, tz)
+        hi = local_to_utc_us(day + dt.timedelta(days=1), 0, tz)
+        if hi > lo and hi > start_us and lo < end_us:
+            result.append((day, lo, hi))
+        day += dt.timedelta(days=1)
+    return result
+
+
+def reference_range(
+    polls: pd.DataFrame,
+    hours: pd.DataFrame,
+    zones: pd.DataFrame,
+    from_us: int,
+    to_us: int,
+    stores: Sequence | None = None,
+) -> dict[Hashable, RangeAnswer]:
+    """SPEC 5.1 for each store with a poll not after `to` (or each of `stores`), plainly."""
+    polls_of = _polls_by_store(polls)
+    hours_of = _hours_by_store(hours)
+    zone_of = _zone_by_store(zones)
+    if stores is None:
+        wanted = {s for s, ps in polls_of.items() if any(ts <= to_us for ts, _ in ps)}
+    else:
+        wanted = set(stores)
+    answers: dict[Hashable, RangeAnswer] = {}
+    for store in _sorted(wanted):
+        tz = resolve_zone(zone_of.get(store))
+        intervals = business_intervals(hours_of.get(store, []), tz, from_us - RANGE_LOOKBACK_US, to_us)
+        obs = range_observations(polls_of.get(store, []), intervals, from_us - RANGE_LOOKBACK_US, to_us)
+        up, down = up_down_us(obs, intervals, from_us, to_us)
+        days = []
+        for day, lo, hi in local_days(tz, from_us, to_us):
+            a, b = max(lo, from_us), min(hi, to_us)
+            day_up, day_down = up_down_us(obs, intervals, a, b)
+            days.append((day, business_time_us(intervals, a, b), day_up, day_down))
+        answers[store] = RangeAnswer(
+            business_time_us(intervals, from_us, to_us), up, down,
+            down_intervals(obs, intervals, from_us, to_us), days,
+        )
+    return answers

@@ -140,6 +140,10 @@ ENDPOINT_TABLE: list[tuple[str, str, str, dict[str, Any], dict[str, int]]] = [
      {**DENIED, "admin": 200, "reporter": 200, "owner": 404, "other_owner": 404}),
     ("schedule delete owner's", "DELETE", "/schedules/{owner_schedule}", {},
      {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
+    ("availability own store", "GET", "/stores/store-1/availability?to=2023-01-23T12:00:00Z", {},
+     {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
+    ("availability bad range", "GET", "/stores/store-1/availability?last_hours=abc", {},
+     {**DENIED, "admin": 400, "reporter": 400, "owner": 400, "other_owner": 400}),
     ("unknown path", "GET", "/no-such-thing", {}, {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
     ("wrong method", "DELETE", "/trigger_report", {}, {**DENIED, "admin": 405, "reporter": 405, "owner": 405, "other_owner": 405}),
 ]
@@ -151,7 +155,8 @@ def test_table_covers_every_route(app) -> None:
 
     def as_route(path: str) -> str:
         path = path.split("?")[0].replace("{admin_report}", "{report_id}").replace("{owner_report}", "{report_id}")
-        return path.replace("{admin_schedule}", "{schedule_id}").replace("{owner_schedule}", "{schedule_id}")
+        path = path.replace("{admin_schedule}", "{schedule_id}").replace("{owner_schedule}", "{schedule_id}")
+        return path.replace("/stores/store-1/", "/stores/{store_id}/")
 
     covered = {(as_route(p), m.lower()) for _, m, p, _, _ in ENDPOINT_TABLE}
     missing = sorted(app_operations(app) - covered)
@@ -252,6 +257,18 @@ def test_scheduled_reports_carry_the_schedule_key(tenants: Tenants) -> None:
     assert tenants.call("owner", "GET", f"/reports/{report_id}").status_code == 200
     assert tenants.call("other_owner", "GET", f"/reports/{report_id}").status_code == 404
     assert catalog.describe(runtime.engine, schedule_id, runtime.clock()) is not None
+
+
+def test_owner_sees_only_its_stores_availability(tenants: Tenants) -> None:
+    query = "?from=2023-01-16T12:00:00Z&to=2023-01-23T12:00:00Z"
+    own = tenants.call("owner", "GET", f"/stores/store-1/availability{query}")
+    assert own.status_code == 200 and own.get_json()["store_id"] == "store-1"
+    other = tenants.call("owner", "GET", f"/stores/store-2/availability{query}")
+    missing = tenants.call("owner", "GET", f"/stores/store-404/availability{query}")
+    # Another tenant's store answers exactly like a store that does not exist.
+    assert other.status_code == missing.status_code == 404
+    assert other.get_json()["error"].replace("store-2", "X") == missing.get_json()["error"].replace("store-404", "X")
+    assert tenants.call("reporter", "GET", f"/stores/store-2/availability{query}").status_code == 200
 
 
 def test_reports_record_the_key_that_made_them(tenants: Tenants) -> None:

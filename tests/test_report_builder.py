@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models import store_data
+from models import report_inputs
 from services.ingest.loader import load_directory
 from services.ingest.parsing import parse_instant
 from services.reports.builder import InputsCache, build_report
@@ -16,13 +16,13 @@ from conftest import combine_examples
 @pytest.fixture
 def counted_reads(monkeypatch):
     calls: list[int | None] = []
-    real = store_data.read_report_inputs
+    real = report_inputs.read_report_inputs
 
     def counting(conn, now_us, lookback_us, store_ids=None):
         calls.append(now_us)
         return real(conn, now_us, lookback_us, store_ids)
 
-    monkeypatch.setattr(store_data, "read_report_inputs", counting)
+    monkeypatch.setattr(report_inputs, "read_report_inputs", counting)
     return calls
 
 

@@ -26,6 +26,7 @@ from services.jobs.queues import CeleryQueue, JobQueue, QueueUnavailable, Thread
 from services.jobs.storage import ReportStore, StoredReport
 from services.jobs.tasks import MAX_ATTEMPTS, JobContext, run_report_task
 from services.reports.builder import InputsCache
+from services.reports.spec import ReportSpec
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,9 @@ __all__ = ["QueueUnavailable", "ReportRequest", "ReportRunner"]
 
 
 @dataclass(frozen=True)
-class ReportRequest:
-    store_ids: tuple[str, ...] | None = None
-    as_of_us: int | None = None
-
-    def to_params(self) -> dict[str, Any]:
-        return {"store_ids": list(self.store_ids) if self.store_ids is not None else None, "as_of_us": self.as_of_us}
+class ReportRequest(ReportSpec):
+    """A report to run: the builder's ReportSpec (standard, or a range report of SPEC 5),
+    stored as its JSON params and built by builder.build_for_params."""
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ReportRequest:
@@ -74,6 +72,11 @@ class ReportRunner:
         )
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+
+    @property
+    def cache(self) -> InputsCache:
+        """The last full read kept in memory; synchronous reads (availability) share it."""
+        return self.context.cache
 
     # -- API side ------------------------------------------------------------------------------
     def submit(self, request: ReportRequest, *, webhook_url: str | None = None,
@@ -177,4 +180,7 @@ class ReportRunner:
 
 def _describe(request: ReportRequest) -> str:
     stores = "all stores" if request.store_ids is None else f"{len(request.store_ids)} store(s)"
-    return stores + (f", as_of={request.as_of_us}" if request.as_of_us is not None else "")
+    what = stores + (f", as_of={request.as_of_us}" if request.as_of_us is not None else "")
+    if request.is_range:
+        what += f", range from={request.from_us} to={request.to_us} last_hours={request.last_hours}"
+    return what

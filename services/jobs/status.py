@@ -79,4 +79,17 @@ def report_summary(report: Report, progress: float | None) -> dict[str, Any]:
         "data_version": report.data_version,
         "warnings": json.loads(report.warnings) if report.warnings else [],
         "error": report.error,
+        **_range_summary(params),
     }
+
+
+def _range_summary(params: dict[str, Any]) -> dict[str, Any]:
+    """A range report's range (SPEC 5.2) as asked: `to` None means the latest poll."""
+    if params.get("kind") != "range":
+        return {}
+    return {"kind": "range", "from": _instant_or_none(params.get("from_us")),
+            "to": _instant_or_none(params.get("to_us")), "last_hours": params.get("last_hours")}
+
+
+def _instant_or_none(us: int | None) -> str | None:
+    return format_instant(us) if us is not None else None

@@ -1,7 +1,8 @@
 """From database to report CSV: one snapshot read, the engine, an atomic file write.
 
-The service keeps the inputs of the latest full read in memory, keyed by data version and
-now, so that repeated reports on unchanged data skip the database entirely.
+`build` is the one entry point for report jobs: given the stored params it builds the
+standard report (SPEC 2) or a range report (SPEC 5, services/reports/ranges.py). Reads go
+through services/reports/inputs.py (one snapshot, or the last full read kept in memory).
 """
 from __future__ import annotations
 
@@ -10,77 +11,41 @@ import io
 import logging
 import os
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TextIO
+from typing import Any, Mapping, Sequence, TextIO
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from models import store_data
-from models.db import read_tx
-from models.store_data import ReportInputs
+from models.report_inputs import ReportInputs
 from services.ingest.parsing import format_instant
-from services.reports.engine import LOOKBACK_US, REPORT_COLUMNS, compute_uptime
+from services.reports.engine import REPORT_COLUMNS, compute_uptime
+from services.reports.inputs import BuiltReport, InputsCache, NoDataError, ProgressCallback, read_inputs
+from services.reports.ranges import build_range_report
+from services.reports.spec import ReportSpec
+
+__all__ = ["HEADER", "BuiltReport", "InputsCache", "NoDataError", "build", "build_report", "write_report_csv",
+           "write_report_rows", "report_csv_text", "build_for_params"]
 
 log = logging.getLogger(__name__)
 
 HEADER = ["store_id", *REPORT_COLUMNS]
-ProgressCallback = Callable[[float], None]
 
 
-class NoDataError(RuntimeError):
-    """There are no polls to report on (nothing loaded yet)."""
-
-
-@dataclass
-class BuiltReport:
-    frame: pd.DataFrame  # HEADER columns, rounded, sorted by store_id
-    now_us: int
-    data_version: int
-    timings: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  # what the report could not honour
-
-
-class InputsCache:
-    """The last full-database read. It serves every later report on the same data version
-    whose window it covers (same or later now), so a warm service skips the database."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inputs: ReportInputs | None = None
-
-    def get(self, version: int, as_of_us: int | None) -> ReportInputs | None:
-        with self._lock:
-            inputs = self._inputs
-        if inputs is None or inputs.data_version != version or inputs.latest_us is None:
-            return None
-        now = inputs.latest_us if as_of_us is None else as_of_us
-        return inputs if inputs.covers(now, LOOKBACK_US) else None
-
-    def put(self, inputs: ReportInputs) -> None:
-        with self._lock:
-            self._inputs = inputs
-
-
-def read_inputs(
-    engine: Engine, as_of_us: int | None, store_ids: Sequence[str] | None, cache: InputsCache | None
-) -> ReportInputs:
-    if cache is not None:
-        with read_tx(engine) as conn:
-            version = store_data.data_version(conn)
-        cached = cache.get(version, as_of_us)
-        if cached is not None:
-            log.debug("report inputs served from memory (data version %d)", version)
-            return cached
-    with read_tx(engine) as conn:
-        inputs = store_data.read_report_inputs(conn, as_of_us, LOOKBACK_US, store_ids)
-    if cache is not None and store_ids is None:
-        cache.put(inputs)
-    return inputs
+def build(
+    engine: Engine,
+    params: Mapping[str, Any],
+    cache: InputsCache | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuiltReport:
+    """The one entry point for report jobs: whatever report the stored params describe
+    (`ReportSpec.to_params`). Raises spec.InvalidReport for params that describe none."""
+    spec = ReportSpec.from_params(params).validate()
+    if spec.is_range:
+        return build_range_report(engine, spec, cache, progress)
+    return build_report(engine, spec.as_of_us, spec.store_ids, cache, progress)
 
 
 def build_report(
@@ -187,8 +152,9 @@ def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_report_rows(frame: pd.DataFrame, out: TextIO) -> None:
-    """The CSV of SPEC 2.5 onto an open text stream."""
-    frame.to_csv(out, index=False, columns=HEADER, float_format="%.15g", lineterminator="\n")
+    """The report CSV (SPEC 2.5, or 5.2 for a range report: the frame's own columns) onto an
+    open text stream."""
+    frame.to_csv(out, index=False, float_format="%.15g", lineterminator="\n")
 
 
 def report_csv_text(frame: pd.DataFrame) -> str:
@@ -205,11 +171,12 @@ def build_for_params(
     cache: InputsCache | None = None,
     progress: ProgressCallback | None = None,
 ) -> BuiltReport:
-    """The one entry point background jobs use: build whatever report stored `params` describe.
+    """The one entry point background jobs use: build whatever report stored `params` describe
+    (the standard report or a range report, see `build`).
 
     `store_ids`, when given, narrows the report to those stores (a shard); otherwise the
     params' own store list (None = every store) applies. Rows are sorted by store_id, so the
     shards of one report concatenate into the whole report.
     """
     wanted = store_ids if store_ids is not None else params.get("store_ids")
-    return build_report(engine, params.get("as_of_us"), wanted, cache, progress)
+    return build(engine, {**params, "store_ids": list(wanted) if wanted is not None else None}, cache, progress)

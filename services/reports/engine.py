@@ -1,23 +1,28 @@
-"""The uptime/downtime computation of SPEC section 2, as pure functions of DataFrames.
+"""The uptime/downtime computation of SPEC sections 2 and 5, as pure functions of DataFrames.
 
 Every store is handled at once with sorted NumPy arrays:
-1. business hours become UTC intervals for the local dates that can touch the last 8 days
+1. business hours become UTC intervals (services/reports/hours.py) for the local dates that can touch the span
    (a merge of hours rows with dates, a time-zone conversion, a sort-based union);
-2. polls inside those intervals and within [now − 8 d, now] are the observations;
+2. polls inside those intervals and within the observation range are the observations;
 3. the status between two observations switches at their midpoint, so business time and
    status are both step functions: one sorted list of +1/−1 events per store, summed with
-   `cumsum`, gives the pieces of time that are (business, observed, active);
-4. each piece is clipped to the three windows and summed per store with `bincount`.
-Times are integer microseconds relative to now (midpoints are exact in float64).
+   `cumsum`, cuts time into pieces that are (business, observed, active) or not — the
+   `Timeline`;
+4. windows are data: each piece is clipped to each window and summed per store with
+   `bincount`. The report of section 2 is three windows ending at now; a range report
+   (section 5) is one window with its own look-back (services/reports/availability.py).
+Times are integer microseconds relative to an anchor (the end of the windows); midpoints are
+half-microseconds, exact in float64 for any span below 2^52 µs (about 140 years).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Hashable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from services.reports.timezones import resolve_zone, wall_to_utc
+from services.reports.hours import business_intervals
 
 MINUTE_US = 60_000_000
 HOUR_US = 60 * MINUTE_US
@@ -25,13 +30,7 @@ DAY_US = 24 * HOUR_US
 WEEK_US = 7 * DAY_US
 LOOKBACK_US = 8 * DAY_US  # observations older than this say nothing about the week
 DAY_S = 86_400
-
-# Everything the computation needs lies in [now − 9 d, now + 1 d]; business intervals are
-# clipped to it so that (store code, time) packs into one int64 search key.
-_SPAN_LO_US = -(LOOKBACK_US + DAY_US)
-_SPAN_HI_US = DAY_US
-_TIME_BITS = 40
-_FAR_US = 30 * DAY_US  # "before the first / after the last observation" event times
+_FAR_US = 2**50  # "before the first / after the last observation": beyond any span
 
 REPORT_COLUMNS = [
     "uptime_last_hour",
@@ -45,6 +44,51 @@ REPORT_COLUMNS = [
 _WINDOWS = ((HOUR_US, MINUTE_US), (DAY_US, HOUR_US), (WEEK_US, HOUR_US))
 
 
+@dataclass(frozen=True)
+class Timeline:
+    """Every store's business time cut into pieces of constant status.
+
+    Times are float µs relative to `anchor_us`. `business` is 1.0 on business time; `up` /
+    `down` are 1.0 on business time with an observed status active / inactive, else 0.0.
+    `mark` (empty without boundaries) counts, per piece, the extra boundary events passed to
+    `timeline` up to the piece's start (−1 before the first), so pieces never straddle a
+    boundary (local midnights, for day totals).
+    """
+
+    universe: pd.Index
+    anchor_us: int
+    code: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    business: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+    mark: np.ndarray
+
+    def totals(self, lo_us: int, hi_us: int) -> tuple[np.ndarray, np.ndarray]:
+        """(uptime, downtime) in µs per store within the absolute window [lo_us, hi_us)."""
+        overlap = self.overlap(lo_us, hi_us)
+        n = len(self.universe)
+        return (np.bincount(self.code, weights=overlap * self.up, minlength=n),
+                np.bincount(self.code, weights=overlap * self.down, minlength=n))
+
+    def overlap(self, lo_us: int, hi_us: int) -> np.ndarray:
+        """Length in µs of each piece inside the absolute window [lo_us, hi_us)."""
+        lo, hi = float(lo_us - self.anchor_us), float(hi_us - self.anchor_us)
+        return np.clip(np.minimum(self.end, hi) - np.maximum(self.start, lo), 0.0, None)
+
+
+def select_universe(polls: pd.DataFrame, stores: Sequence[Hashable] | None, hi_us: int) -> pd.Index:
+    """The stores that get a row: those given, or every store with a poll not after hi_us."""
+    if stores is None:
+        poll_ts = polls["ts_us"].to_numpy(dtype=np.int64)
+        universe = pd.Index(pd.unique(polls["store"].to_numpy()[poll_ts <= hi_us]))
+    else:
+        universe = pd.Index(list(dict.fromkeys(stores)))
+    universe.name = "store"
+    return universe
+
+
 def compute_uptime(
     polls: pd.DataFrame,
     hours: pd.DataFrame,
@@ -52,7 +96,7 @@ def compute_uptime(
     now_us: int,
     stores: Sequence[Hashable] | None = None,
 ) -> pd.DataFrame:
-    """Uptime and downtime of every store for the windows ending at `now_us`.
+    """Uptime and downtime of every store for the windows of SPEC 2.1 ending at `now_us`.
 
     polls: store, ts_us (epoch µs), active; hours: store, day (0 = Monday), start_s, end_s
     (seconds since local midnight, 86400 = 24:00); zones: store, tz. `stores` selects the
@@ -60,98 +104,44 @@ def compute_uptime(
     columns REPORT_COLUMNS (hour in minutes, day and week in hours), indexed by store.
     """
     now_us = int(now_us)
-    poll_store = polls["store"].to_numpy()
-    poll_ts = polls["ts_us"].to_numpy(dtype=np.int64)
-    if stores is None:
-        universe = pd.Index(pd.unique(poll_store[poll_ts <= now_us]))
-    else:
-        universe = pd.Index(list(dict.fromkeys(stores)))
-    universe.name = "store"
-    n = len(universe)
-    result = np.zeros((n, len(REPORT_COLUMNS)), dtype=np.float64)
-    if n:
-        open_us, close_us, interval_code = business_intervals(universe, hours, zones, now_us)
-        obs_code, obs_rel, obs_active = observations(
-            universe.get_indexer(poll_store), poll_ts - now_us, polls["active"].to_numpy(dtype=bool),
-            interval_code, open_us, close_us,
-        )
-        result = _integrate(n, interval_code, open_us, close_us, obs_code, obs_rel, obs_active)
+    universe = select_universe(polls, stores, now_us)
+    result = np.zeros((len(universe), len(REPORT_COLUMNS)), dtype=np.float64)
+    if len(universe):
+        line = timeline(polls, hours, zones, universe, now_us - LOOKBACK_US, now_us, now_us)
+        for column, (length, unit) in enumerate(_WINDOWS):
+            up, down = line.totals(now_us - length, now_us)
+            result[:, column], result[:, column + 3] = up / unit, down / unit
     return pd.DataFrame(result, index=universe, columns=REPORT_COLUMNS)
 
 
-def business_intervals(
-    universe: pd.Index, hours: pd.DataFrame, zones: pd.DataFrame, now_us: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merged business intervals [open, close) in µs relative to now, sorted by (store, open).
+def timeline(
+    polls: pd.DataFrame,
+    hours: pd.DataFrame,
+    zones: pd.DataFrame,
+    universe: pd.Index,
+    obs_lo_us: int,
+    obs_hi_us: int,
+    anchor_us: int,
+    boundaries: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Timeline:
+    """Pieces of every store in `universe`, observations being in-hours polls of
+    [obs_lo_us, obs_hi_us]; business hours are exact over [obs_lo_us − 1 d, obs_hi_us + 1 d].
 
-    Returns (open, close, store code), the code being the position in `universe`.
+    `boundaries` = (store code, absolute µs) of extra cut points (see `Timeline.mark`).
     """
-    code = universe.get_indexer(hours["store"].to_numpy())
-    rows = pd.DataFrame(
-        {
-            "code": code,
-            "day": hours["day"].to_numpy(dtype=np.int64),
-            "start_s": hours["start_s"].to_numpy(dtype=np.int64),
-            "end_s": hours["end_s"].to_numpy(dtype=np.int64),
-        }
+    anchor_us = int(anchor_us)
+    span_lo, span_hi = obs_lo_us - DAY_US - anchor_us, obs_hi_us + DAY_US - anchor_us
+    open_us, close_us, interval_code = business_intervals(universe, hours, zones, anchor_us, span_lo, span_hi)
+    poll_ts = polls["ts_us"].to_numpy(dtype=np.int64)
+    obs_code, obs_rel, obs_active = observations(
+        universe.get_indexer(polls["store"].to_numpy()), poll_ts - anchor_us,
+        polls["active"].to_numpy(dtype=bool), interval_code, open_us, close_us,
+        (obs_lo_us - anchor_us, obs_hi_us - anchor_us), (span_lo, span_hi),
     )
-    rows = rows[rows["code"] >= 0]
-
-    # Stores without any hours row are open all the time.
-    always_open = np.setdiff1d(np.arange(len(universe)), rows["code"].to_numpy())
-    far = np.full(len(always_open), _SPAN_LO_US, dtype=np.int64)
-
-    # Every local date that can hold business time within [now − 9 d, now + 1 d].
-    first_day = (now_us + _SPAN_LO_US) // (DAY_S * 1_000_000) - 2
-    last_day = now_us // (DAY_S * 1_000_000) + 2
-    dates = pd.DataFrame({"date": np.arange(first_day, last_day + 1, dtype=np.int64)})
-    dates["day"] = (dates["date"] + 3) % 7  # 1970-01-01 was a Thursday (3)
-    expanded = rows.merge(dates, on="day", how="inner")
-
-    zone_names, zone_index = _zone_of(universe, zones, expanded["code"].to_numpy())
-    date_s = expanded["date"].to_numpy() * DAY_S
-    start = expanded["start_s"].to_numpy()
-    end = expanded["end_s"].to_numpy()
-    wall_open = date_s + start
-    wall_close = date_s + np.where(end <= start, DAY_S, 0) + end
-    utc = wall_to_utc(zone_names, np.concatenate([zone_index, zone_index]), np.concatenate([wall_open, wall_close]))
-    half = len(wall_open)
-    open_us = np.clip(utc[:half] * 1_000_000 - now_us, _SPAN_LO_US, _SPAN_HI_US)
-    close_us = np.clip(utc[half:] * 1_000_000 - now_us, _SPAN_LO_US, _SPAN_HI_US)
-    keep = close_us > open_us  # empty after clipping, or reversed by a DST gap
-    codes = np.concatenate([expanded["code"].to_numpy()[keep], always_open])
-    opens = np.concatenate([open_us[keep], far])
-    closes = np.concatenate([close_us[keep], np.full(len(always_open), _SPAN_HI_US, dtype=np.int64)])
-    return _union(codes, opens, closes)
-
-
-def _zone_of(universe: pd.Index, zones: pd.DataFrame, codes: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Zone names in use and, for each code, the index of its store's zone (SPEC 2.3 default)."""
-    zone_code = universe.get_indexer(zones["store"].to_numpy())
-    per_store = np.full(len(universe), None, dtype=object)
-    known = zone_code >= 0
-    per_store[zone_code[known]] = zones["tz"].to_numpy(dtype=object)[known]  # last row wins
-    resolved = pd.Series(per_store).map(resolve_zone, na_action=None)
-    index, names = pd.factorize(resolved)
-    return list(names), index[codes]
-
-
-def _union(codes: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Union of overlapping or touching intervals per store."""
-    if len(codes) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    order = np.lexsort((opens, codes))
-    codes, opens, closes = codes[order], opens[order], closes[order]
-    reach = pd.Series(closes).groupby(codes).cummax().to_numpy()
-    starts_block = np.ones(len(codes), dtype=bool)
-    starts_block[1:] = (codes[1:] != codes[:-1]) | (opens[1:] > reach[:-1])
-    first = np.flatnonzero(starts_block)
-    return opens[first], np.maximum.reduceat(closes, first), codes[first]
-
-
-def _pack(code: np.ndarray, rel_us: np.ndarray) -> np.ndarray:
-    return (code.astype(np.int64) << _TIME_BITS) + (rel_us - _SPAN_LO_US)
+    if boundaries is not None:
+        boundaries = (boundaries[0], np.asarray(boundaries[1], dtype=np.int64) - anchor_us)
+    return _sweep(universe, anchor_us, interval_code, open_us, close_us, obs_code, obs_rel, obs_active,
+                  boundaries)
 
 
 def observations(
@@ -161,38 +151,71 @@ def observations(
     interval_code: np.ndarray,
     open_us: np.ndarray,
     close_us: np.ndarray,
+    obs_range: tuple[int, int],
+    span: tuple[int, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """In-hours polls of [now − 8 d, now], one per instant (inactive wins), sorted by store, time."""
-    keep = (code >= 0) & (rel_us >= -LOOKBACK_US) & (rel_us <= 0)
-    # One sortable int64 per poll: (store, time, status), inactive sorting first in an instant.
-    packed = np.sort((_pack(code[keep], rel_us[keep]) << 1) | active[keep].astype(np.int64))
+    """In-hours polls of the closed `obs_range`, one per instant (inactive wins), sorted by
+    store and time.
+
+    Each poll becomes one sortable int64 (store, time since the span start, status), inactive
+    sorting first within an instant. The time needs bit_length(span) bits, which leaves
+    62 − that for the store: 22 bits (4M stores) for the 7-day report, 16 for a 366-day range.
+    Stores beyond that are handled in blocks (a loop over blocks of stores, usually one).
+    """
+    keep = (code >= 0) & (rel_us >= obs_range[0]) & (rel_us <= obs_range[1])
+    code, rel_us, active = code[keep], rel_us[keep], active[keep]
+    time_bits = int(span[1] - span[0]).bit_length()
+    code_bits = 62 - time_bits
+    if code_bits < 1:
+        raise ValueError("the span of a report is too long for microsecond arithmetic")
+    top = max(int(code.max(initial=0)), int(interval_code.max(initial=0)))
+    if top >> code_bits == 0:
+        return _observations_block(code, rel_us, active, interval_code, open_us, close_us, 0, time_bits, span[0])
+    parts = []
+    for block in range((top >> code_bits) + 1):
+        polls_in, intervals_in = (code >> code_bits) == block, (interval_code >> code_bits) == block
+        parts.append(_observations_block(
+            code[polls_in], rel_us[polls_in], active[polls_in], interval_code[intervals_in],
+            open_us[intervals_in], close_us[intervals_in], block << code_bits, time_bits, span[0]))
+    return tuple(np.concatenate(column) for column in zip(*parts))  # type: ignore[return-value]
+
+
+def _observations_block(code: np.ndarray, rel_us: np.ndarray, active: np.ndarray, interval_code: np.ndarray,
+                        open_us: np.ndarray, close_us: np.ndarray, base: int, time_bits: int,
+                        span_lo: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def pack(c: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return ((c.astype(np.int64) - base) << time_bits) + (t - span_lo)
+
+    packed = np.sort((pack(code, rel_us) << 1) | active.astype(np.int64))
     poll_keys = packed >> 1
     first = np.ones(len(packed), dtype=bool)
     first[1:] = poll_keys[1:] != poll_keys[:-1]
     packed, poll_keys = packed[first], poll_keys[first]
-    open_keys = _pack(interval_code, open_us)
-    close_keys = _pack(interval_code, close_us)
+    open_keys = pack(interval_code, open_us)
+    close_keys = pack(interval_code, close_us)
     slot = np.searchsorted(open_keys, poll_keys, side="right") - 1
     inside = slot >= 0
     inside[inside] = poll_keys[inside] < close_keys[slot[inside]]
     packed, poll_keys = packed[inside], poll_keys[inside]
     return (
-        poll_keys >> _TIME_BITS,
-        (poll_keys & ((1 << _TIME_BITS) - 1)) + _SPAN_LO_US,
+        (poll_keys >> time_bits) + base,
+        (poll_keys & ((1 << time_bits) - 1)) + span_lo,
         (packed & 1).astype(bool),
     )
 
 
-def _integrate(
-    n: int,
+def _sweep(
+    universe: pd.Index,
+    anchor_us: int,
     interval_code: np.ndarray,
     open_us: np.ndarray,
     close_us: np.ndarray,
     obs_code: np.ndarray,
     obs_rel: np.ndarray,
     obs_active: np.ndarray,
-) -> np.ndarray:
-    """Sum business time by status over the three windows with one event sweep."""
+    boundaries: tuple[np.ndarray, np.ndarray] | None,
+) -> Timeline:
+    """Business, observed and active step functions summed in one sorted event sweep."""
     status = obs_active.astype(np.int64)
     same_store_next = np.zeros(len(obs_code), dtype=bool)
     same_store_next[:-1] = obs_code[1:] == obs_code[:-1]
@@ -206,20 +229,22 @@ def _integrate(
     # midpoint where consecutive statuses differ, and everything back to zero far in the future.
     midpoints = (obs_rel[:-1].astype(np.float64) + obs_rel[1:]) / 2 if len(obs_rel) > 1 else np.zeros(0)
     sw = np.flatnonzero(switch)
+    b_code, b_time = boundaries if boundaries is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
     ev_code = np.concatenate([
         interval_code, interval_code,
-        obs_code[first_obs], obs_code[sw], obs_code[last_obs],
-    ])
+        obs_code[first_obs], obs_code[sw], obs_code[last_obs], b_code,
+    ]).astype(np.int64, copy=False)
     ev_time = np.concatenate([
         open_us.astype(np.float64), close_us.astype(np.float64),
         np.full(first_obs.sum(), -_FAR_US, dtype=np.float64), midpoints[sw] if len(sw) else np.zeros(0),
-        np.full(last_obs.sum(), _FAR_US, dtype=np.float64),
+        np.full(last_obs.sum(), _FAR_US, dtype=np.float64), b_time.astype(np.float64),
     ])
-    nb, nf, ns, nl = len(interval_code), int(first_obs.sum()), len(sw), int(last_obs.sum())
-    d_business = np.concatenate([np.ones(nb), -np.ones(nb), np.zeros(nf + ns + nl)])
-    d_observed = np.concatenate([np.zeros(2 * nb), np.ones(nf), np.zeros(ns), -np.ones(nl)])
+    nb, nf, ns, nl, nd = len(interval_code), int(first_obs.sum()), len(sw), int(last_obs.sum()), len(b_code)
+    zeros = np.zeros
+    d_business = np.concatenate([np.ones(nb), -np.ones(nb), zeros(nf + ns + nl + nd)])
+    d_observed = np.concatenate([zeros(2 * nb), np.ones(nf), zeros(ns), -np.ones(nl), zeros(nd)])
     d_active = np.concatenate([
-        np.zeros(2 * nb), status[first_obs], status[sw + 1] - status[sw], -status[last_obs],
+        zeros(2 * nb), status[first_obs], status[sw + 1] - status[sw], -status[last_obs], zeros(nd),
     ]).astype(np.float64)
 
     order = np.lexsort((ev_time, ev_code))
@@ -227,13 +252,12 @@ def _integrate(
     business = np.cumsum(d_business[order])[:-1]
     observed = np.cumsum(d_observed[order])[:-1]
     active = np.cumsum(d_active[order])[:-1]
-    piece_start, piece_end, piece_code = ev_time[:-1], ev_time[1:], ev_code[:-1]
-    up_weight = business * observed * active
-    down_weight = business * observed * (1 - active)
-
-    out = np.zeros((n, 6), dtype=np.float64)
-    for column, (length, unit) in enumerate(_WINDOWS):
-        overlap = np.clip(np.minimum(piece_end, 0.0) - np.maximum(piece_start, -float(length)), 0.0, None)
-        out[:, column] = np.bincount(piece_code, weights=overlap * up_weight, minlength=n) / unit
-        out[:, column + 3] = np.bincount(piece_code, weights=overlap * down_weight, minlength=n) / unit
-    return out
+    if nd:
+        mark = np.cumsum(np.concatenate([zeros(len(order) - nd, np.int64), np.ones(nd, np.int64)])[order])[:-1] - 1
+    else:
+        mark = np.zeros(0, dtype=np.int64)
+    # A piece running from one store's last event to the next store's first has weight 0:
+    # every interval of the first store has closed (intervals end inside the span).
+    weight = business * observed
+    return Timeline(universe, int(anchor_us), ev_code[:-1], ev_time[:-1], ev_time[1:],
+                    business, weight * active, weight * (1 - active), mark)

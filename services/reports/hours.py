@@ -1,0 +1,83 @@
+"""Business hours as UTC intervals (SPEC 2.2, 2.3) for every store at once.
+
+Hours rows are merged with every local date of the span, converted with the store's zone
+(fold=0, services/reports/timezones.py), clipped to the span and unioned per store.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from services.reports.timezones import resolve_zone, wall_to_utc
+
+DAY_S = 86_400
+DAY_US = DAY_S * 1_000_000
+
+
+def business_intervals(
+    universe: pd.Index, hours: pd.DataFrame, zones: pd.DataFrame, anchor_us: int, span_lo: int, span_hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merged business intervals [open, close) in µs relative to the anchor, clipped to
+    [span_lo, span_hi] and sorted by (store, open). Returns (open, close, store code)."""
+    code = universe.get_indexer(hours["store"].to_numpy())
+    rows = pd.DataFrame(
+        {
+            "code": code,
+            "day": hours["day"].to_numpy(dtype=np.int64),
+            "start_s": hours["start_s"].to_numpy(dtype=np.int64),
+            "end_s": hours["end_s"].to_numpy(dtype=np.int64),
+        }
+    )
+    rows = rows[rows["code"] >= 0]
+
+    # Stores without any hours row are open all the time.
+    always_open = np.setdiff1d(np.arange(len(universe)), rows["code"].to_numpy())
+    far = np.full(len(always_open), span_lo, dtype=np.int64)
+
+    # Every local date that can hold business time within the span.
+    first_day = (anchor_us + span_lo) // DAY_US - 2
+    last_day = (anchor_us + span_hi) // DAY_US + 2
+    dates = pd.DataFrame({"date": np.arange(first_day, last_day + 1, dtype=np.int64)})
+    dates["day"] = (dates["date"] + 3) % 7  # 1970-01-01 was a Thursday (3)
+    expanded = rows.merge(dates, on="day", how="inner")
+
+    zone_names, zone_index = zone_of(universe, zones, expanded["code"].to_numpy())
+    date_s = expanded["date"].to_numpy() * DAY_S
+    start = expanded["start_s"].to_numpy()
+    end = expanded["end_s"].to_numpy()
+    wall_open = date_s + start
+    wall_close = date_s + np.where(end <= start, DAY_S, 0) + end
+    utc = wall_to_utc(zone_names, np.concatenate([zone_index, zone_index]), np.concatenate([wall_open, wall_close]))
+    half = len(wall_open)
+    open_us = np.clip(utc[:half] * 1_000_000 - anchor_us, span_lo, span_hi)
+    close_us = np.clip(utc[half:] * 1_000_000 - anchor_us, span_lo, span_hi)
+    keep = close_us > open_us  # empty after clipping, or reversed by a DST gap
+    codes = np.concatenate([expanded["code"].to_numpy()[keep], always_open])
+    opens = np.concatenate([open_us[keep], far])
+    closes = np.concatenate([close_us[keep], np.full(len(always_open), span_hi, dtype=np.int64)])
+    return _union(codes, opens, closes)
+
+
+def zone_of(universe: pd.Index, zones: pd.DataFrame, codes: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Zone names in use and, for each code, the index of its store's zone (SPEC 2.3 default)."""
+    zone_code = universe.get_indexer(zones["store"].to_numpy())
+    per_store = np.full(len(universe), None, dtype=object)
+    known = zone_code >= 0
+    per_store[zone_code[known]] = zones["tz"].to_numpy(dtype=object)[known]  # last row wins
+    resolved = pd.Series(per_store, dtype=object).map(resolve_zone, na_action=None)
+    index, names = pd.factorize(resolved)
+    return list(names), index[codes]
+
+
+def _union(codes: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of overlapping or touching intervals per store."""
+    if len(codes) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    order = np.lexsort((opens, codes))
+    codes, opens, closes = codes[order], opens[order], closes[order]
+    reach = pd.Series(closes).groupby(codes).cummax().to_numpy()
+    starts_block = np.ones(len(codes), dtype=bool)
+    starts_block[1:] = (codes[1:] != codes[:-1]) | (opens[1:] > reach[:-1])
+    first = np.flatnonzero(starts_block)
+    return opens[first], np.maximum.reduceat(closes, first), codes[first]
