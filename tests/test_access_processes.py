@@ -16,7 +16,7 @@ from config import Config
 from conftest import IN_CI
 from test_access import close_settled
 from runtime import runtime_of
-from server_process import ROOT, ServerProcess
+from support.server import ROOT, ServerProcess
 from services.access import keys
 
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/11")
