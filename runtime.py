@@ -63,7 +63,9 @@ class Runtime:
             config=config,
             engine=engine,
             runner=runner,
-            scheduler=ReloadScheduler(engine, config.csv_dir, config.reload_interval_seconds),
+            scheduler=ReloadScheduler(
+                engine, config.csv_dir, config.reload_interval_seconds, config.load_settle_seconds
+            ),
             clock=clock,
             report_scheduler=Scheduler(engine, report_starter(runner), clock, tick_for_speed(speed)),
             delivery_worker=DeliveryWorker(

@@ -27,6 +27,16 @@ Steps per scale and database:
 
 The markdown tables go to stdout and to --out. MySQL databases bench_sm_<scale> are created on
 127.0.0.1:3306 (root, no password; --mysql-url to change) and dropped at the end.
+
+Named parts (--part, repeatable; default: all of them, `core` being the scales above):
+  celery   issue 11: the standard report on threads and on 1 and 2 real Celery workers (MySQL)
+  ranges   issue 12: 31 days of polls: load, standard report, 30-day range, one store's JSON
+  fleet    issue 15 (a): 1× and 10× stores: load, report (threads, celery 2 workers), growth
+  history  issue 15 (b): 400 stores with 8 and 370 days: standard report, 366-day range
+  size     issue 15 (c): database size per million polls, SQLite and MySQL
+Each part writes its section to <workdir>/sections-<size>/<part>.md; --out is put together from
+every section there, so a part re-run alone replaces only its own section. --tiny runs the parts
+on a few hundred stores and days (a check of the harness, ~2 min a part).
 """
 from __future__ import annotations
 
@@ -37,6 +47,7 @@ import shlex
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import urllib.error
@@ -50,9 +61,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchkit package
 from benchkit.data import count_lines, ensure_append_lines, ensure_data, prepare_run_dir, real_store_count  # noqa: E402
 from benchkit.machine import MySQL, cpu_model, mem_total_gb, versions  # noqa: E402
 from benchkit.measure import Measured, best_of, run_measured  # noqa: E402
+from benchkit.partkit import FULL, TINY, PartResult, PartRun  # noqa: E402
+from benchkit.parts import PARTS  # noqa: E402
 from benchkit.results import Row, ScaleResult, fmt_mb, render_growth, render_scale  # noqa: E402
 from benchkit.service import Service, iso_us, timing_note  # noqa: E402
 from benchkit.settings import FLOOR_SCRIPT, QUICK_STORES, REAL_DIR, ROOT, STATUS_FILE, StepError, log, tail  # noqa: E402
+
+
+PARTS_HEADING = "## Scale, ranges and workers (issues 11, 12, 15)"
 
 
 class Bench:
@@ -66,7 +82,8 @@ class Bench:
     def env(self, database_url: str, run_dir: Path, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
                if k not in ("DATABASE_URL", "CSV_DIR", "REPORT_DIR", "RELOAD_INTERVAL_SECONDS",
-                            "REPORT_WORKERS", "HOST", "PORT", "FLASK_APP", "FLASK_DEBUG")}
+                            "REPORT_WORKERS", "HOST", "PORT", "FLASK_APP", "FLASK_DEBUG", "REPORT_BACKEND",
+                            "BROKER_URL", "REPORT_SHARDS", "POLL_RETENTION_DAYS", "AUTH_REQUIRED")}
         empty = run_dir / "empty_csv_dir"
         empty.mkdir(parents=True, exist_ok=True)
         env.update(
@@ -269,7 +286,10 @@ class Bench:
         self.warm_up()
         results: list[ScaleResult] = []
         started = time.perf_counter()
+        if "core" not in self.args.part:
+            scales = []
         try:
+            self.run_parts()
             for scale in scales:
                 try:
                     results.append(self.run_scale(scale, n_real))
@@ -284,12 +304,79 @@ class Bench:
         elapsed = time.perf_counter() - started
         load_after = os.getloadavg()
         text = self.render(results, vers, mariadb, load_before, load_after, elapsed)
+        sections = self.sections_dir()
+        if results:
+            (sections / "core.md").write_text(text + "\n")
+        text = self.assemble(text if results else None)
         print(text)
         out = self.args.out
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n")
         log(f"results written to {out}")
         return 1 if self.failed else 0
+
+    # ---- named parts -----------------------------------------------------------------------
+    def sections_dir(self) -> Path:
+        name = "tiny" if self.args.tiny else "quick" if self.args.quick else "full"
+        path = self.workdir / f"sections-{name}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def sizes(self) -> Any:
+        return TINY if self.args.tiny else FULL
+
+    def run_parts(self) -> None:
+        wanted = [p for p in PARTS if p.name in self.args.part]
+        if any(p.name in ("celery", "fleet") for p in wanted):
+            self.ensure_broker()
+        for part in wanted:
+            result = PartResult(part.name, part.title + ("" if self.sizes is FULL else " (tiny: a harness check)"))
+            started = time.perf_counter()
+            try:
+                part.run(PartRun(self, result, self.sizes))
+            except StepError as exc:  # data generation or a database that cannot be created
+                self.failed = True
+                result.errors.append(str(exc))
+                log(f"part {part.name} stopped:\n{exc}")
+            finally:
+                result.elapsed = time.perf_counter() - started
+                text = result.render()
+                (self.sections_dir() / f"{part.name}.md").write_text(text + "\n")
+                print(text + "\n", flush=True)
+
+    def ensure_broker(self) -> None:
+        """The RabbitMQ vhost of --broker-url exists (scripts/ensure_brokers.sh creates it)."""
+        from urllib.parse import unquote, urlsplit
+
+        vhost = unquote(urlsplit(self.args.broker_url).path.lstrip("/")) or "/"
+        proc = subprocess.run(["bash", str(ROOT / "scripts" / "ensure_brokers.sh")], capture_output=True, text=True,
+                              env=dict(os.environ, RABBITMQ_TEST_VHOST=vhost), cwd=ROOT, timeout=600)
+        if proc.returncode != 0:
+            log(f"WARNING: scripts/ensure_brokers.sh failed; the Celery steps will say more:\n{tail(proc.stderr)}")
+
+    def assemble(self, core: str | None) -> str:
+        """The results file: the core tables (this run's or the last ones) and every part's last section."""
+        sections = self.sections_dir()
+        if core is None:
+            core = self._read(sections / "core.md")
+        if core is None:  # keep the core tables the results file already has
+            core = (self._read(self.args.out) or "## Benchmark results").split(PARTS_HEADING)[0].rstrip("\n")
+        parts = [core]
+        named = [self._read(sections / f"{p.name}.md") for p in PARTS]
+        if any(named):
+            parts += ["", PARTS_HEADING, "",
+                      "Each section below is the last run of its part (`--part NAME`); its date is in the file "
+                      "names under " + str(sections) + "."]
+            parts += ["\n" + text for text in named if text]
+        return "\n".join(parts)
+
+    @staticmethod
+    def _read(path: Path) -> str | None:
+        try:
+            return path.read_text().rstrip("\n")
+        except OSError:
+            return None
 
     def warm_up(self) -> None:
         """Compile the bytecode of every module the steps import, unmeasured."""
@@ -437,11 +524,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="generated data (cached per scale), databases, logs")
     parser.add_argument("--repeat", type=int, default=None,
                         help="runs of the cheap steps, best kept (default 2; --quick: 1)")
+    parser.add_argument("--part", nargs="+", default=None, choices=["all", "core", *(p.name for p in PARTS)],
+                        help="what to run (default all; --quick: core)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="run the named parts on a few hundred stores and days (checks the harness)")
+    parser.add_argument("--broker-url", default="amqp://guest:guest@127.0.0.1:5672/store_monitor_bench",
+                        help="RabbitMQ for the Celery steps; its vhost is created (default %(default)s)")
+    parser.add_argument("--fleet-args", default="",
+                        help="generator options of the 10× fleet (e.g. h15's fleet option); "
+                             "default: --stores 10 × the real stores (clones)")
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306",
                         help="server URL without database (default %(default)s)")
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = ROOT / "benchmarks" / ("out/results-quick.md" if args.quick else "results.md")
+    if args.part is None:
+        args.part = ["core"] if args.quick else ["all"]
+    if "all" in args.part:
+        args.part = ["core", *(p.name for p in PARTS)]
+    if args.tiny:
+        args.quick = True  # the core tables too: 2000 stores
+    if args.tiny and args.out == ROOT / "benchmarks" / "results.md":
+        args.out = ROOT / "benchmarks" / "out" / "results-tiny.md"
     if args.repeat is None:
         args.repeat = 1 if args.quick else 2
     if args.scale and any(s <= 0 for s in args.scale):

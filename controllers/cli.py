@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
 from models.db import describe_database_error, redacted_url
-from services.ingest.loader import LoadResult, load_directory
+from services.ingest.loader import Progress, load_directory
+from services.ingest.results import LoadResult
 from services.ingest.parsing import format_instant, parse_instant
 from services.reports.builder import NoDataError, build, write_report_csv, write_report_rows
 from services.reports.spec import InvalidReport
@@ -40,6 +43,20 @@ def echo_load_result(result: LoadResult) -> None:
     )
 
 
+@contextmanager
+def _load_progress() -> Iterator[Progress | None]:
+    """A progress bar on a terminal; nothing at all when stdout is a pipe or a log file."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    with click.progressbar(length=1000, label="loading") as bar:
+        def advance(fraction: float, what: str) -> None:
+            bar.label = what
+            bar.update(int(fraction * 1000) - bar.pos)
+
+        yield advance
+
+
 def register_cli(app: Flask) -> None:
     register_range_cli(app)
 
@@ -55,7 +72,8 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"{directory} is not a directory")
         try:
             runtime.ensure_schema()
-            result = load_directory(runtime.engine, directory)
+            with _load_progress() as progress:
+                result = load_directory(runtime.engine, directory, progress=progress)
         except DBAPIError as exc:
             raise click.ClickException(
                 f"{redacted_url(runtime.config.database_url)}: "

@@ -10,12 +10,13 @@ import logging
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models.base import Base
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
+from models import loads  # noqa: F401  (load bookkeeping tables)
 from models import job_tables  # noqa: F401
 from models import deliveries, schedules  # noqa: F401,E402  (SPEC 7 tables; they use this module lazily)
 from models import api_keys  # noqa: F401  (SPEC 8)
@@ -126,6 +127,43 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield s
 
 
+SCHEMA_LOCK_NAME = "store_monitor_schema"
+SCHEMA_ATTEMPTS = 5
+
+
 def init_schema(engine: Engine) -> None:
-    """Create missing tables; safe to call from several processes at once."""
-    Base.metadata.create_all(engine)
+    """Create missing tables; safe when several processes start together on a new database.
+
+    MySQL: a named server lock serialises the CREATE statements (each of them commits on its
+    own, so a transaction cannot). SQLite: one IMMEDIATE transaction holds the write lock while
+    tables are checked and created, and others wait for it (busy timeout). A process that still
+    trips over another's work (a table created between check and CREATE) checks again.
+    """
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            if is_sqlite(engine):
+                with write_tx(engine) as conn:
+                    Base.metadata.create_all(conn)
+            elif engine.dialect.name in ("mysql", "mariadb"):
+                with engine.connect() as conn:
+                    got = conn.execute(text("SELECT GET_LOCK(:name, 60)"), {"name": _schema_lock_name(engine)}).scalar()
+                    try:
+                        Base.metadata.create_all(conn)
+                        conn.commit()
+                    finally:
+                        if got == 1:
+                            conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": _schema_lock_name(engine)})
+                            conn.commit()
+            else:
+                Base.metadata.create_all(engine)
+            return
+        except Exception as exc:  # wrapped DB-API errors, or sqlite3's own from the connect hook
+            reason = getattr(exc, "orig", None) or exc
+            message = str(reason).lower()
+            if attempt == SCHEMA_ATTEMPTS or not ("already exists" in message or "locked" in message):
+                raise
+            log.info("schema creation raced with another process (%s): checking again", reason)
+
+
+def _schema_lock_name(engine: Engine) -> str:
+    return f"{SCHEMA_LOCK_NAME}:{engine.url.database}"[:64]

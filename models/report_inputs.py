@@ -12,7 +12,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from models.store_data import _is_mysql, data_version, latest_poll_us, store_keys
+from models.store_data import data_version, is_mysql, latest_poll_us, placeholders, store_keys
+
+
+Filter = tuple[str, list[int]]  # an SQL fragment and its bound integers
 
 
 @dataclass(frozen=True)
@@ -63,17 +66,19 @@ def read_report_inputs(
     )
     if lo is None:
         return empty
-    key_filter = ""
+    keys: list[int] = []
     if store_ids is not None:
         wanted = store_keys(conn, store_ids)
         if wanted.empty:
             return empty
-        key_list = ",".join(str(int(k)) for k in wanted.to_numpy())  # integers from our own table
-        key_filter = f" AND key_col IN ({key_list})"
+        keys = [int(k) for k in wanted.to_numpy()]
+
+    def only_keys(column: str) -> Filter:
+        """A bound `column IN (...)` filter for the wanted stores (none: all stores)."""
+        return (f" AND {column} IN ({placeholders(conn, len(keys))})", keys) if keys else ("", [])
+
     stores = _fetch_frame(
-        conn,
-        "SELECT id, store_id, first_poll_us FROM stores WHERE first_poll_us IS NOT NULL"
-        + key_filter.replace("key_col", "id"),
+        conn, "SELECT id, store_id, first_poll_us FROM stores WHERE first_poll_us IS NOT NULL", only_keys("id"),
         ["store", "store_id", "first_poll_us"],
     )
     # Up to the newest poll, so later reports on the same data can reuse these inputs, unless
@@ -81,24 +86,18 @@ def read_report_inputs(
     hi = latest if latest is not None and latest - now <= _SLICE_US else now
     if len(stores) and int(stores["store"].max()) > MAX_PACKED_STORE_KEY:
         raise RuntimeError(f"more than {MAX_PACKED_STORE_KEY} stores: beyond what the packed poll read supports")
-    polls = _fetch_polls(conn, lo, hi, key_filter.replace("key_col", "store_key"))
-    hours = _fetch_frame(
-        conn,
-        "SELECT store_key, day, start_s, end_s FROM business_hours WHERE 1=1" + key_filter.replace("key_col", "store_key"),
-        ["store", "day", "start_s", "end_s"],
-    )
-    zones = _fetch_frame(
-        conn,
-        "SELECT store_key, tz FROM store_timezones WHERE 1=1" + key_filter.replace("key_col", "store_key"),
-        ["store", "tz"],
-    )
+    by_store = only_keys("store_key")
+    polls = _fetch_polls(conn, lo, hi, by_store)
+    hours = _fetch_frame(conn, "SELECT store_key, day, start_s, end_s FROM business_hours WHERE 1=1", by_store,
+                         ["store", "day", "start_s", "end_s"])
+    zones = _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", by_store, ["store", "tz"])
     return ReportInputs(polls, hours, zones, stores, latest_us=latest, lo_us=lo, hi_us=hi, data_version=version)
 
 
-def _fetch_frame(conn: Connection, sql: str, columns: list[str]) -> pd.DataFrame:
+def _fetch_frame(conn: Connection, sql: str, where: Filter, columns: list[str]) -> pd.DataFrame:
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(sql + where[0], where[1])
         rows = cursor.fetchall()
     finally:
         cursor.close()
@@ -115,9 +114,9 @@ _SLICE_US = 2**_TIME_BITS
 MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1) - 1  # about 4 million stores
 
 
-def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: str) -> pd.DataFrame:
+def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
     """Every poll in [lo_us, hi_us]."""
-    if _is_mysql(conn):
+    if is_mysql(conn):
         # GROUP_CONCAT results are capped per row: group by hour to keep each row small.
         conn.exec_driver_sql("SET SESSION group_concat_max_len = 1073741824")
     parts = [_fetch_slice(conn, base, min(base + _SLICE_US - 1, hi_us), key_filter)
@@ -127,15 +126,17 @@ def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: str) -> p
     return pd.concat(parts, ignore_index=True) if parts else _fetch_slice(conn, lo_us, lo_us - 1, key_filter)
 
 
-def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: str) -> pd.DataFrame:
+def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
     """Polls in [lo_us, hi_us], a span below 2^40 µs."""
-    packed_expr = f"(store_key * {2 ** (_TIME_BITS + 1)}) + ((ts_us - {int(lo_us)}) * 2) + active"
-    where = f"WHERE ts_us >= {int(lo_us)} AND ts_us <= {int(hi_us)}{key_filter}"
-    if _is_mysql(conn):
-        sql = f"SELECT GROUP_CONCAT({packed_expr}) FROM polls {where} GROUP BY ts_us DIV {3_600_000_000}"
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    packed_expr = f"(store_key * {mark}) + ((ts_us - {mark}) * 2) + active"
+    where = f"WHERE ts_us >= {mark} AND ts_us <= {mark}{key_filter[0]}"
+    params = (2 ** (_TIME_BITS + 1), int(lo_us), int(lo_us), int(hi_us), *key_filter[1])
+    if is_mysql(conn):
+        sql = f"SELECT GROUP_CONCAT({packed_expr}) FROM polls {where} GROUP BY ts_us DIV 3600000000"
     else:
         sql = f"SELECT group_concat({packed_expr}) FROM polls {where}"
-    chunks = [row[0] for row in conn.exec_driver_sql(sql) if row[0]]
+    chunks = [row[0] for row in conn.exec_driver_sql(sql, params) if row[0]]
     text = ",".join(c.decode() if isinstance(c, (bytes, bytearray)) else c for c in chunks)
     packed = np.fromstring(text, sep=",", dtype=np.int64) if text else np.zeros(0, dtype=np.int64)
     return pd.DataFrame(

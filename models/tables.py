@@ -58,21 +58,6 @@ class StoreTimezone(Base):
     tz: Mapped[str] = mapped_column(String(64))
 
 
-class LoadedFile(Base):
-    """Fingerprint of the last loaded file of each kind: lets a reload skip unchanged files
-    and read only the appended tail of a poll file that grew."""
-
-    __tablename__ = "loaded_files"
-
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
-    size: Mapped[int] = mapped_column(BigInteger)
-    mtime_ns: Mapped[Optional[int]] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
-    rows: Mapped[int] = mapped_column(BigInteger)
-    loaded_at: Mapped[datetime] = mapped_column(EpochMicros)
-
-
 class DataLoad(Base):
     """One run of the ingestion; the id of the last load that changed data is the data version."""
 

@@ -53,7 +53,7 @@ class Loader:
     def load(self, name: str, data: bytes):
         """Empty the data tables, write `name` as the only input file and load the folder."""
         with self.engine.begin() as conn:
-            for table in ("polls", "business_hours", "store_timezones", "loaded_files", "stores"):
+            for table in ("polls", "business_hours", "store_timezones", "loaded_sources", "stores"):
                 conn.execute(text(f"DELETE FROM {table}"))
         for old in self.folder.iterdir():
             old.unlink()
@@ -434,16 +434,18 @@ ZONE_COLUMNS = ["store_id", "timezone_str"]
 def test_generated_zone_files_load_known_zones_and_warn_about_the_rest(loader: Loader, layout, rows, name) -> None:
     payload, starts = write_csv(layout, rows, ZONE_COLUMNS)
     result = loader.load(name, payload)
-    expected: dict[str, str] = {}
-    for kind, _, zone in rows:
-        if kind == "valid":
-            expected[zone[0]] = zone[1]  # the last row of a store wins
+    # SPEC 1: the last row of a store counts, and an unknown name there means the default zone.
+    last: dict[str, tuple[str, str, int]] = {}
+    for index, (kind, cells, zone) in enumerate(rows):
+        if kind in ("valid", "unknown"):
+            last[cells[0].strip()] = (kind, zone[1] if zone else "", starts[index])
+    expected = {store: name for store, (kind, name, _) in last.items() if kind == "valid"}
     assert loader.zones() == expected
     invalid_lines = [starts[i] for i, r in enumerate(rows) if r[0] == "invalid"]
     assert result.rejected == len(invalid_lines)
     assert [r.line for r in result.rejections] == sorted(invalid_lines), result.rejections
     warned = sorted(int(w.split(":")[0].removeprefix("line ")) for w in result.warnings if w.startswith("line "))
-    assert warned == sorted(starts[i] for i, r in enumerate(rows) if r[0] == "unknown")
+    assert warned == sorted(line for kind, _, line in last.values() if kind == "unknown")
 
 
 # -- property d: a row's fate does not depend on the rest of the file ----------------------------

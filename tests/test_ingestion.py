@@ -4,37 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from conftest import write_inputs
+from support.stored import hours_in_db, polls_in_db, zones_in_db
 from services.ingest.loader import load_directory
 from services.ingest.parsing import parse_instant
 
 POLL_HEADER = "store_id,status,timestamp_utc\n"
-
-
-def polls_in_db(runtime) -> set[tuple[str, int, bool]]:
-    with runtime.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT s.store_id, p.ts_us, p.active FROM polls p JOIN stores s ON s.id = p.store_key"
-        )).all()
-    return {(r[0], int(r[1]), bool(r[2])) for r in rows}
-
-
-def hours_in_db(runtime) -> set[tuple[str, int, int, int]]:
-    with runtime.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT s.store_id, h.day, h.start_s, h.end_s FROM business_hours h JOIN stores s ON s.id = h.store_key"
-        )).all()
-    return {(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows}
-
-
-def zones_in_db(runtime) -> dict[str, str]:
-    with runtime.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT s.store_id, z.tz FROM store_timezones z JOIN stores s ON s.id = z.store_key"
-        )).all()
-    return {r[0]: r[1] for r in rows}
 
 
 def us(text_value: str) -> int:

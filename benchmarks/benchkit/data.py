@@ -30,8 +30,11 @@ def count_lines(path: Path) -> int:
     return max(0, count - 1)  # header
 
 
-def ensure_data(python: str, workdir: Path, key: str, stores: int | None) -> tuple[Path, dict[str, Any]]:
-    """Generated files for one scale, from the cache when a complete earlier run left them."""
+def ensure_data(python: str, workdir: Path, key: str, stores: int | None, days: float = DAYS,
+                extra: tuple[str, ...] = ()) -> tuple[Path, dict[str, Any]]:
+    """Generated files for one data set, from the cache when a complete earlier run left them.
+
+    `key` must name the set uniquely (stores, days, extra generator options)."""
     data_dir = workdir / f"data-{key}"
     marker = data_dir / "generated.json"
     if marker.is_file() and (data_dir / STATUS_FILE).is_file():
@@ -41,9 +44,10 @@ def ensure_data(python: str, workdir: Path, key: str, stores: int | None) -> tup
     temp = workdir / f"data-{key}.partial"
     shutil.rmtree(temp, ignore_errors=True)
     shutil.rmtree(data_dir, ignore_errors=True)
-    cmd = [python, str(GENERATOR), "--real-dir", str(REAL_DIR), "--days", str(DAYS), "--out", str(temp), "--json"]
+    cmd = [python, str(GENERATOR), "--real-dir", str(REAL_DIR), "--days", f"{days:g}", "--out", str(temp), "--json"]
     if stores is not None:
         cmd += ["--stores", str(stores)]
+    cmd += list(extra)
     log(f"generating data: {shlex.join(cmd)}")
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)

@@ -1,7 +1,7 @@
 """Finding the three input files and reading them into frames of raw strings.
 
-The files come from exports and hand edits: a BOM, CRLF, extra or reordered columns, aliases
-for the day column, quoting, blank lines, broken lines. This module turns any of that into one
+The files come from exports and hand edits: a BOM, CRLF or CR line ends, extra or reordered
+columns, aliases for the day column, trailing commas, quoting, blank lines, broken lines. This module turns any of that into one
 shape — canonical column names, every value a string, the file line of every row — and leaves
 judging the values to the ingestion service.
 """
@@ -18,35 +18,22 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-POLLS, HOURS, ZONES = "polls", "hours", "zones"
+Columns = dict[str, tuple[str, ...]]  # canonical column → accepted header spellings
 
-FILE_NAMES: dict[str, tuple[str, ...]] = {
-    POLLS: ("store_status.csv",),
-    HOURS: ("menu_hours.csv", "business_hours.csv"),
-    ZONES: ("timezones.csv", "store_timezone.csv", "bq-results*.csv"),
+# What compressed or non-UTF-8 files start with: such a file is refused whole, not read as text.
+_NOT_TEXT_SIGNATURES = {
+    b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive", b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"\xff\xfe": "UTF-16 or UTF-32 text", b"\xfe\xff": "UTF-16 text",
 }
-
-# canonical column → accepted header spellings (compared case-insensitively, blanks stripped)
-COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    POLLS: {
-        "store_id": ("store_id",),
-        "status": ("status",),
-        "timestamp_utc": ("timestamp_utc",),
-    },
-    HOURS: {
-        "store_id": ("store_id",),
-        "day": ("dayofweek", "day", "day_of_week"),
-        "start_time_local": ("start_time_local",),
-        "end_time_local": ("end_time_local",),
-    },
-    ZONES: {
-        "store_id": ("store_id",),
-        "timezone_str": ("timezone_str",),
-    },
-}
+MAX_HEADER_SHOWN = 200
 
 
-class MissingColumnError(ValueError):
+class RefusedFileError(ValueError):
+    """The file cannot be loaded at all: it is refused whole, the other files still load."""
+
+
+class MissingColumnError(RefusedFileError):
     """The file lacks a required column: it is refused whole."""
 
 
@@ -59,12 +46,14 @@ class RawTable:
     # Rows the CSV layer itself could not read (wrong field count, undecodable bytes).
     broken_lines: np.ndarray
     broken_reasons: list[str]
+    # The last line when no line end follows it yet: maybe a line its writer has not finished.
+    open_line: int | None = None
 
 
-def locate_inputs(directory: Path) -> dict[str, Path | None]:
+def locate_inputs(directory: Path, names: dict[str, tuple[str, ...]]) -> dict[str, Path | None]:
     """The file to load for each kind, by the names SPEC section 1 accepts, in that order."""
     found: dict[str, Path | None] = {}
-    for kind, patterns in FILE_NAMES.items():
+    for kind, patterns in names.items():
         found[kind] = None
         for pattern in patterns:
             matches = sorted(p for p in directory.glob(pattern) if p.is_file())
@@ -78,35 +67,62 @@ def _normalise_header(name: str) -> str:
     return name.replace("\ufeff", "").strip().strip('"').strip().lower()
 
 
-def _resolve_columns(kind: str, header: list[str], label: str) -> dict[str, int]:
+def _resolve_columns(wanted: Columns, header: list[str], label: str) -> dict[str, int]:
     """Index of each canonical column in the header; raises MissingColumnError naming the gaps."""
     positions = {_normalise_header(h): i for i, h in reversed(list(enumerate(header)))}
     resolved: dict[str, int] = {}
     missing: list[str] = []
-    for canonical, aliases in COLUMNS[kind].items():
+    for canonical, aliases in wanted.items():
         index = next((positions[a] for a in aliases if a in positions), None)
         if index is None:
             missing.append(canonical if len(aliases) == 1 else " or ".join(aliases))
         else:
             resolved[canonical] = index
     if missing:
-        raise MissingColumnError(
-            f"{label}: missing required column(s): {', '.join(missing)} (header: {', '.join(header) or 'empty'})"
-        )
+        shown = ", ".join(header)
+        shown = shown if len(shown) <= MAX_HEADER_SHOWN else shown[:MAX_HEADER_SHOWN] + "…"
+        raise MissingColumnError(f"{label}: missing required column(s): {', '.join(missing)} (header: {shown or 'empty'})")
     return resolved
 
 
-def read_table(data: bytes, kind: str, label: str, first_line: int = 1) -> RawTable:
-    """Parse a whole CSV (header included); `first_line` is the file line of the header."""
-    header_line = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+def read_table(data: bytes, wanted: Columns, label: str, first_line: int = 1) -> RawTable:
+    """Parse a whole CSV (header included); `first_line` is the file line of the header.
+
+    Raises RefusedFileError when the bytes are not CSV text or a required column is missing.
+    """
+    _refuse_if_not_text(data, label)
+    if data.count(b"\r") != data.count(b"\r\n"):
+        # CR-only line ends (old Mac exports): every CR ends a line, as pandas' parser and the
+        # line numbers below expect.
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    header_line = data.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
     header = next(csv.reader([header_line]), [])
-    columns = _resolve_columns(kind, header, label)
+    columns = _resolve_columns(wanted, header, label)
+    open_line = None
+    if data.rstrip(b" \t") and not data.endswith(b"\n") and b"\n" in data:
+        open_line = first_line + data.count(b"\n")
+    table = None
     if b"\x00" not in data:
         table = _read_fast(data, columns, len(header), first_line)
-        if table is not None:
-            return table
-    log.info("%s: irregular CSV, reading it row by row", label)
-    return _read_careful(data.decode("utf-8-sig", errors="replace"), columns, len(header), first_line)
+    if table is None:
+        log.info("%s: irregular CSV, reading it row by row", label)
+        table = _read_careful(data.decode("utf-8-sig", errors="replace"), columns, len(header), first_line)
+    table.open_line = open_line
+    return table
+
+
+def _refuse_if_not_text(data: bytes, label: str) -> None:
+    """Compressed, binary or UTF-16 files are refused with what they look like."""
+    for signature, what in _NOT_TEXT_SIGNATURES.items():
+        if data.startswith(signature):
+            raise RefusedFileError(f"{label}: not CSV text: the file looks {what}")
+    header_line = data.split(b"\n", 1)[0].split(b"\r", 1)[0]
+    if b"\x00" in header_line:
+        raise RefusedFileError(f"{label}: not CSV text: binary data (NUL bytes) in the header line")
+    try:
+        header_line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RefusedFileError(f"{label}: not CSV text: the header line is not UTF-8") from None
 
 
 def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int) -> RawTable | None:
@@ -116,16 +132,20 @@ def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int
     Without `usecols` and with `index_col=False` the C parser raises on wide rows, except on the
     first data row (it would silently cut that one), which is checked here.
     """
-    if data.count(b"\r") != data.count(b"\r\n"):
-        return None  # a lone CR ends a row for the parser but not for the line count below
     start = data.find(b"\n") + 1
     end = data.find(b"\n", start)
     first_row = data[start:] if end < 0 else data[start:end]
     try:
-        if start and len(next(csv.reader([first_row.decode("utf-8").rstrip("\r")]), [])) > width:
+        first_fields = next(csv.reader([first_row.decode("utf-8").rstrip("\r")]), []) if start else []
+        if any(f.strip() for f in first_fields[width:]):
             return None
+        # Room for empty trailing fields (a comma at the end of every row); filled ones fail below.
+        # Only then are names given: pandas reads measurably slower with them.
+        names = [f"c{i}" for i in range(max(width, len(first_fields)))]
+        wider = {"header": 0, "names": names} if len(names) > width else {}
         frame = pd.read_csv(
             io.BytesIO(data),
+            **wider,
             encoding="utf-8-sig",
             encoding_errors="strict",
             dtype=object,
@@ -139,6 +159,9 @@ def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if len(frame) != physical - 1:  # a quoted field spans lines, or similar: number carefully
         return None
+    for extra in frame.columns[width:]:
+        if frame[extra].str.strip().ne("").any():
+            return None  # a field beyond the header: the careful reader rejects those rows
     frame = frame.iloc[:, list(columns.values())]
     frame.columns = list(columns)
     lines = np.arange(first_line + 1, first_line + 1 + len(frame), dtype=np.int64)
@@ -174,7 +197,7 @@ def _read_careful(text: str, columns: dict[str, int], width: int, first_line: in
             broken_lines.append(line)
             broken_reasons.append("not valid UTF-8 text" if "\ufffd" in "".join(row) else "NUL byte in row")
             continue
-        if len(row) > width:
+        if len(row) > width and any(f.strip() for f in row[width:]):
             broken_lines.append(line)
             broken_reasons.append(f"row has {len(row)} fields, the header has {width}")
             continue

@@ -6,7 +6,7 @@ form go through a fast path, and only the misses pay for normalisation.
 """
 from __future__ import annotations
 
-import time
+import re
 from typing import Callable
 
 import numpy as np
@@ -19,56 +19,133 @@ Parser = Callable[[pd.Series], "tuple[np.ndarray, np.ndarray]"]
 _STATUS = {"active": True, "inactive": False}
 _TIME_RE = r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$"  # ASCII digits only: \d matches "٠٩"
 _DAY_RE = r"^[0-6]$"
-_HAS_TIME_RE = r"^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}"
+_WIDTH = 36  # the longest exact shape is 35 bytes: longer values take the regex
+_SEPARATORS = ((4, b"-"), (7, b"-"), (13, b":"), (16, b":"))
+# Every accepted spelling (SPEC 1): a full date, a time to the second, an optional fraction and
+# an optional zone. What a writer cut mid-line leaves (`2023-01-22 12:0`) matches nothing here.
+_TIMESTAMP_RE = re.compile(
+    r"\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"\s*(?:(UTC|Z)|([+-])(\d{2}):?(\d{2}))?\s*",
+    re.ASCII | re.IGNORECASE,
+)
+_CHUNK = 65_536
+_YEARS = (1678, 2261)  # where pandas' nanosecond timestamps (used by the reports) reach
 
 
 def parse_timestamps(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Epoch microseconds (int64) and validity of timestamps in any of SPEC 1's forms.
+    """Epoch microseconds (int64) and validity of timestamps in any of SPEC 1's spellings.
 
-    A time without a zone is UTC; other offsets are converted to UTC.
+    A time without a zone is UTC; other offsets are converted to UTC. Nothing is guessed: a
+    value that is not a full date and a time to the second is invalid. The export's own
+    spellings are read straight from their bytes; only the other values pay for a regex.
     """
     values = raw.to_numpy(dtype=object)
-    result = np.zeros(len(values), dtype=np.int64)
-    ok = np.zeros(len(values), dtype=bool)
-    if len(values) == 0:
-        return result, ok
-    first = _iso_to_micros(_without_utc_suffix(values))
-    ok[:] = first[1]
-    result[ok] = first[0][ok]
+    micros, ok = _parse_exact(values)
     misses = np.flatnonzero(~ok)
     if len(misses):
-        normalised = (
-            pd.Series(values[misses]).astype(str).str.strip().str.replace(r"\s*(?i:utc)$", "", regex=True)
-        )
-        second = _iso_to_micros(normalised.to_numpy(dtype=object))
-        result[misses[second[1]]] = second[0][second[1]]
-        ok[misses[second[1]]] = True
-    return result, ok
+        rebuilt = np.array([_canonical(v) for v in values[misses]], dtype=object)
+        again, again_ok = _parse_exact(rebuilt)
+        micros[misses] = again
+        ok[misses] = again_ok
+    return micros, ok
 
 
-def _without_utc_suffix(values: np.ndarray) -> np.ndarray:
-    """The values with the real export's trailing " UTC" cut off (pandas' ISO parser wants an
-    offset or nothing)."""
-    return pd.Series(values, dtype=object).str.removesuffix(" UTC").to_numpy(dtype=object)
+def _canonical(value: object) -> str:
+    """Another accepted spelling rewritten as `YYYY-MM-DD HH:MM:SS.fffffffff+HH:MM`, or ""."""
+    match = _TIMESTAMP_RE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return ""
+    y, mo, d, h, mi, s, frac, _utc, sign, oh, om = match.groups()
+    return (f"{y}-{mo}-{d} {h}:{mi}:{s}" + (f".{frac}" if frac else "")
+            + (f"{sign}{oh}:{om}" if sign else ""))
 
 
-def _iso_to_micros(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    clock_us = time.time_ns() // 1000
-    parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
-    valid = (~parsed.isna()).copy() if isinstance(parsed, np.ndarray) else np.asarray(~parsed.isna()).copy()
-    micros = np.zeros(len(strings), dtype=np.int64)
-    micros[valid] = parsed[valid].as_unit("us").asi8
-    # ISO-8601 also admits a bare date ("2023-01-22"), which is not a poll instant; only values
-    # that landed exactly on midnight can be one, so only those pay for the regex check.
-    # pandas also takes "now" and "today" (the clock at parse time, maybe as local time): only
-    # values within two days of the clock can be those, so they are checked too.
-    near_clock = np.abs(micros - clock_us) <= 2 * DAY_SECONDS * 1_000_000
-    midnight = np.flatnonzero(valid & ((micros % (DAY_SECONDS * 1_000_000) == 0) | near_clock))
-    if len(midnight):
-        candidates = pd.Series(np.asarray(strings[midnight], dtype=object), dtype=object)
-        has_time = candidates.str.match(_HAS_TIME_RE, na=False).to_numpy()
-        valid[midnight[~has_time]] = False
-    return micros, valid
+def _parse_exact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised reading of `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][ UTC|Z|±HH:MM]`, nothing else.
+
+    In chunks that stay in the CPU cache: the strings become a byte matrix stored column by
+    column, so every check is one pass over a contiguous row of bytes; uint8 arithmetic wraps,
+    so `byte - 48 <= 9` is the digit test.
+    """
+    micros = np.zeros(len(values), dtype=np.int64)
+    ok = np.zeros(len(values), dtype=bool)
+    for lo in range(0, len(values), _CHUNK):
+        micros[lo : lo + _CHUNK], ok[lo : lo + _CHUNK] = _parse_exact_chunk(values[lo : lo + _CHUNK])
+    return micros, ok
+
+
+def _parse_exact_chunk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = len(values)
+    micros = np.zeros(n, dtype=np.int64)
+    try:
+        raw = values.astype(f"S{_WIDTH}")
+    except (UnicodeEncodeError, TypeError, ValueError):  # non-ASCII: none of these shapes
+        return micros, np.zeros(n, dtype=bool)
+    col = np.ascontiguousarray(raw.view(np.uint8).reshape(n, _WIDTH).T)  # col[k] = k-th bytes
+    del raw
+    ok = col[_WIDTH - 1] == 0
+    for k, char in _SEPARATORS:
+        ok &= col[k] == ord(char)
+    ok &= (col[10] == ord(" ")) | (col[10] == ord("T"))
+
+    def digit(k: int) -> np.ndarray:
+        d = col[k] - np.uint8(48)
+        ok.__iand__(d <= 9)
+        return d.astype(np.int32)
+
+    year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3)
+    month, day = digit(5) * 10 + digit(6), digit(8) * 10 + digit(9)
+    hour, minute, second = digit(11) * 10 + digit(12), digit(14) * 10 + digit(15), digit(17) * 10 + digit(18)
+    # Fraction: a dot at 19 and one to nine digits (the first six are the microseconds).
+    dot = col[19] == ord(".")
+    run = dot.copy()
+    frac_len = np.zeros(n, dtype=np.int32)
+    fraction = np.zeros(n, dtype=np.int32)
+    for k in range(10):
+        d = col[20 + k] - np.uint8(48)
+        run &= d <= 9
+        frac_len += run
+        if k < 6:
+            fraction = fraction * 10 + np.where(run, d, 0)
+    ok &= ~dot | ((frac_len >= 1) & (frac_len <= 9))
+    # Zone: nothing, "Z", " UTC" or ±HH:MM right after the seconds or the fraction.
+    flat = col.reshape(-1)
+    start = np.where(dot, 20 + frac_len, 19).astype(np.int64) * n + np.arange(n, dtype=np.int64)
+    tail = [flat[start + j * n] for j in range(7)]
+    plain = tail[0] == 0
+    zulu = (tail[0] == ord("Z")) & (tail[1] == 0)
+    utc = (tail[0] == ord(" ")) & (tail[1] == ord("U")) & (tail[2] == ord("T")) & (tail[3] == ord("C")) & (tail[4] == 0)
+    off = [tail[j] - np.uint8(48) for j in (1, 2, 4, 5)]
+    signed = ((tail[0] == ord("+")) | (tail[0] == ord("-"))) & (tail[3] == ord(":")) & (tail[6] == 0)
+    for d in off:
+        signed &= d <= 9
+    offset_s = (off[0].astype(np.int32) * 10 + off[1]) * 3600 + (off[2].astype(np.int32) * 10 + off[3]) * 60
+    signed &= (off[0].astype(np.int32) * 10 + off[1] <= 23) & (off[2].astype(np.int32) * 10 + off[3] <= 59)
+    ok &= plain | zulu | utc | signed
+    offset_s = np.where(signed, np.where(tail[0] == ord("-"), -offset_s, offset_s), 0)
+    ok &= (year >= _YEARS[0]) & (year <= _YEARS[1]) & (month >= 1) & (month <= 12) & (day >= 1)
+    month = np.clip(month, 1, 12)
+    ok &= (day <= _days_in_month(year, month)) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    days = _days_from_civil(year, month, day).astype(np.int64)
+    seconds = days * DAY_SECONDS + (hour * 3600 + minute * 60 + second - offset_s)
+    micros[ok] = (seconds * 1_000_000 + fraction)[ok]
+    return micros, ok
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's civil-date algorithm)."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468
+
+
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    lengths = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)[month - 1]
+    return lengths + ((month == 2) & leap)
 
 
 def by_distinct(parser: Parser) -> Parser:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from models.db import describe_database_error, redacted_url
 from models.status import data_status
+from services.ingest.status import ingest_status
 from services.jobs.reload import ReloadScheduler
 
 
@@ -17,7 +18,8 @@ def health_status(
     """The health document and whether the database answered.
 
     status is `loading` while the first load of a started service runs (the API answers, but
-    reports would see no data yet), `ok` after it, `unavailable` if the database fails.
+    reports would see no data yet), `degraded` (with a `reason`) while the newest load refused a
+    file or failed, `ok` otherwise, `unavailable` if the database fails.
     """
     state = scheduler.state
     body: dict[str, Any] = {
@@ -32,8 +34,11 @@ def health_status(
     try:
         ensure_schema()
         body.update(data_status(engine))
+        ingest = ingest_status(engine, state.last_error, state.last_finished)
     except DBAPIError as exc:
         body.update(status="unavailable", error=describe_database_error(database_url, exc))
         return body, False
     body["status"] = "loading" if scheduler.first_load_pending else "ok"
+    if body["status"] == "ok" and ingest.status != "ok":  # still serving; data may be stale or partial
+        body.update(status=ingest.status, reason=ingest.reason)
     return body, True

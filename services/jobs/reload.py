@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from services.ingest.loader import LoadResult, load_directory
+from services.ingest.loader import load_directory
+from services.ingest.results import LoadResult
 from services.ingest.locks import LockTimeout
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,11 @@ class ReloadState:
 
 
 class ReloadScheduler:
-    def __init__(self, engine: Engine, csv_dir: Path, interval_seconds: int) -> None:
+    def __init__(self, engine: Engine, csv_dir: Path, interval_seconds: int, settle_seconds: float = 0.0) -> None:
         self.engine = engine
         self.csv_dir = csv_dir
         self.interval_seconds = interval_seconds
+        self.settle_seconds = settle_seconds  # wait for files still being written (SPEC 1)
         self.state = ReloadState()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,7 +67,7 @@ class ReloadScheduler:
     def run_once(self) -> LoadResult | None:
         self.state.running = True
         try:
-            result = load_directory(self.engine, self.csv_dir, lock_timeout=0)
+            result = load_directory(self.engine, self.csv_dir, settle_seconds=self.settle_seconds, lock_timeout=0)
             self.state.last_error = None
             if not result.ok:
                 log.warning("reload of %s loaded nothing: %s", self.csv_dir,

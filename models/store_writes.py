@@ -1,0 +1,157 @@
+"""Bulk writes of the store data tables, for the loader.
+
+Millions of polls go through here, so rows travel as NumPy arrays and DB-API `executemany`
+(multi-row INSERTs on PyMySQL), or MySQL's LOAD DATA, instead of ORM objects; every function
+runs inside the caller's transaction so that a load is seen whole or not at all.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, func, select, update
+
+from models.store_data import executemany, is_mysql, placeholders, count_polls, store_keys
+from models.tables import Poll, Store
+
+log = logging.getLogger(__name__)
+
+INSERT_CHUNK = 250_000
+
+
+def ensure_stores(conn: Connection, store_ids: np.ndarray) -> pd.Series:
+    """Keys for every given store_id, inserting the stores not seen before."""
+    mapping = store_keys(conn)
+    unique_ids = pd.unique(store_ids)
+    new_ids = unique_ids[~pd.Index(unique_ids).isin(mapping.index)]
+    if len(new_ids):
+        sql = f"INSERT INTO stores (store_id) VALUES ({placeholders(conn, 1)})"
+        executemany(conn, sql, ((sid,) for sid in new_ids.tolist()))
+        mapping = store_keys(conn)
+    return mapping
+
+
+def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> int:
+    """Add polls; the same (store, instant) twice keeps `inactive` if either side says so.
+
+    Returns how many polls were new.
+    """
+    if len(keys) == 0:
+        return 0
+    # Primary-key order (appends to the B-tree), inactive first within an instant so that
+    # keeping the first of each (instant, store) applies the inactive-wins rule.
+    order = np.lexsort((active, keys, ts_us))
+    keys, ts_us, active = keys[order], ts_us[order], active[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = (keys[1:] != keys[:-1]) | (ts_us[1:] != ts_us[:-1])
+    keys, ts_us, active = keys[first], ts_us[first], active[first]
+    before = count_polls(conn, int(ts_us[0]), int(ts_us[-1]))
+    if is_mysql(conn) and before == 0:
+        # Nothing stored in this time range, so nothing can conflict: the bulk path is safe.
+        _load_data_mysql(conn, keys, ts_us, active)
+    else:
+        _upsert_polls(conn, keys, ts_us, active)
+    return count_polls(conn, int(ts_us[0]), int(ts_us[-1])) - before
+
+
+def _upsert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> None:
+    marks = placeholders(conn, 3)
+    if is_mysql(conn):
+        sql = (
+            f"INSERT INTO polls (ts_us, store_key, active) VALUES ({marks}) "
+            "ON DUPLICATE KEY UPDATE active = LEAST(active, VALUES(active))"
+        )
+    else:
+        sql = (
+            f"INSERT INTO polls (ts_us, store_key, active) VALUES ({marks}) "
+            "ON CONFLICT (ts_us, store_key) DO UPDATE SET active = excluded.active "
+            "WHERE excluded.active < polls.active"
+        )
+    t, k, a = ts_us.tolist(), keys.tolist(), active.astype(np.int8).tolist()
+    for start in range(0, len(k), INSERT_CHUNK):
+        stop = start + INSERT_CHUNK
+        executemany(conn, sql, zip(t[start:stop], k[start:stop], a[start:stop]))
+        log.info("polls written: %d/%d", min(stop, len(k)), len(k))
+
+
+# MySQL bulk path: LOAD DATA LOCAL INFILE straight into polls. Each row travels as one integer,
+# (µs since the chunk's base << 23) | (store key << 1) | active, because formatting one number per
+# row is what keeps the client side cheap; the server unpacks it with SET expressions.
+_STAGE_KEY_BITS = 22
+_STAGE_SPAN_US = 2 ** (62 - _STAGE_KEY_BITS - 1)
+
+
+def _load_data_mysql(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> None:
+    if int(keys.max()) >= 2**_STAGE_KEY_BITS:
+        raise ValueError("store keys beyond 2^22 are not supported by the bulk loader")
+    chunk = (ts_us - ts_us[0]) // _STAGE_SPAN_US
+    starts = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1]])
+    bounds = [*starts.tolist(), len(ts_us)]
+    with tempfile.TemporaryDirectory(prefix="store-monitor-") as folder:
+        path = Path(folder) / "polls.txt"
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            base = int(ts_us[lo])
+            packed = ((ts_us[lo:hi] - base) << (_STAGE_KEY_BITS + 1)) | (keys[lo:hi] << 1) | active[lo:hi].astype(np.int64)
+            path.write_text("\n".join(map(str, packed.tolist())))
+            # Bound values (PyMySQL quotes them into the statement). The shifts give UNSIGNED
+            # results: the CAST keeps a base before 1970 (negative) from overflowing them.
+            conn.exec_driver_sql(
+                "LOAD DATA LOCAL INFILE %s INTO TABLE polls LINES TERMINATED BY '\\n' (@p) "
+                "SET ts_us = %s + CAST(@p >> %s AS SIGNED), store_key = (@p >> 1) & %s, active = @p & 1",
+                (path.as_posix(), base, _STAGE_KEY_BITS + 1, 2**_STAGE_KEY_BITS - 1),
+            )
+            log.info("polls written: %d/%d", hi, len(ts_us))
+
+
+def poll_exists(conn: Connection, store_key: int, ts_us: int) -> bool:
+    found = conn.execute(select(Poll.ts_us).where(Poll.ts_us == ts_us, Poll.store_key == store_key)).first()
+    return found is not None
+
+
+def delete_poll(conn: Connection, store_key: int, ts_us: int) -> None:
+    """Remove one poll and keep the store's first_poll_us true."""
+    conn.execute(delete(Poll).where(Poll.ts_us == ts_us, Poll.store_key == store_key))
+    first = select(func.min(Poll.ts_us)).where(Poll.store_key == store_key).scalar_subquery()
+    conn.execute(update(Store).where(Store.id == store_key).values(first_poll_us=first))
+
+
+def update_first_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray) -> None:
+    """Keep stores.first_poll_us = the store's earliest poll, given newly added polls."""
+    if len(keys) == 0:
+        return
+    firsts = pd.Series(ts_us).groupby(keys).min()
+    rows = zip(firsts.index.tolist(), firsts.to_numpy().tolist())
+    if is_mysql(conn):
+        # PyMySQL sends an UPDATE per row; a batched INSERT into a temporary table and one
+        # joined UPDATE cost two round trips instead of thousands.
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS first_polls (store_key INT, ts_us BIGINT)")
+        conn.exec_driver_sql("DELETE FROM first_polls")
+        executemany(conn, "INSERT INTO first_polls (store_key, ts_us) VALUES (%s, %s)", rows)
+        conn.exec_driver_sql(
+            "UPDATE stores s JOIN first_polls f ON f.store_key = s.id SET s.first_poll_us = f.ts_us "
+            "WHERE s.first_poll_us IS NULL OR s.first_poll_us > f.ts_us"
+        )
+        conn.exec_driver_sql("DROP TEMPORARY TABLE first_polls")
+        return
+    executemany(
+        conn,
+        "UPDATE stores SET first_poll_us = ?2 WHERE id = ?1 AND (first_poll_us IS NULL OR first_poll_us > ?2)",
+        rows,
+    )
+
+
+def replace_hours(conn: Connection, keys: np.ndarray, day: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> None:
+    conn.exec_driver_sql("DELETE FROM business_hours")
+    if len(keys):
+        sql = f"INSERT INTO business_hours (store_key, day, start_s, end_s) VALUES ({placeholders(conn, 4)})"
+        executemany(conn, sql, zip(keys.tolist(), day.tolist(), start_s.tolist(), end_s.tolist()))
+
+
+def replace_timezones(conn: Connection, keys: np.ndarray, tz: np.ndarray) -> None:
+    conn.exec_driver_sql("DELETE FROM store_timezones")
+    if len(keys):
+        sql = f"INSERT INTO store_timezones (store_key, tz) VALUES ({placeholders(conn, 2)})"
+        executemany(conn, sql, zip(keys.tolist(), tz.tolist()))
