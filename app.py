@@ -13,12 +13,17 @@ import sys
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
 from config import PROJECT_ROOT, Config, ConfigError
 from controllers import register_blueprints
+from controllers.auth import register_auth
 from controllers.cli import register_cli
+from controllers.cli_keys import register_key_cli
+from controllers.ratelimit import register_rate_limits
 from controllers.errors import register_error_handlers
 from models.db import redacted_url
+from services.access.keys import has_active_keys
 from runtime import EXTENSION_KEY, Runtime
 from services.jobs.queues import QueueUnavailable
 
@@ -41,12 +46,31 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = Runtime.build(config, celery_app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_auth(app)  # before the rate limits: they count per key
+    register_rate_limits(app, config.trigger_rate_limit, config.rate_limit_storage_url)
     register_cli(app)
+    register_key_cli(app)
     return app
 
 
 def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def warn_if_no_key(runtime: Runtime) -> None:
+    """Secure by default (SPEC 8): say how to get in when a key is required and none exists."""
+    if not runtime.config.auth_is_required:
+        return
+    try:
+        if has_active_keys(runtime.engine):
+            return
+    except DBAPIError:
+        return  # the database error is logged elsewhere
+    log.warning(
+        "AUTH_REQUIRED is on (HOST %s) and no API key exists yet: every API request will get 401. "
+        "Create one with: flask --app app api-key create --role admin --name operator",
+        runtime.config.host,
+    )
 
 
 def port_taken(host: str, port: int) -> str | None:
@@ -86,6 +110,7 @@ def main() -> int:
         log.error("REPORT_BACKEND=celery: %s (BROKER_URL %s)", exc, config.broker_url)
         runtime.close()
         return 2
+    warn_if_no_key(runtime)
     server = create_server(app, host=config.host, port=config.port, threads=8, ident="store-monitor")
     log.info(
         "store-monitor listening on http://%s:%s (database %s, CSV_DIR %s, %s)",

@@ -8,9 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 
+from controllers.auth import current_principal
 from controllers.errors import ApiError
 from controllers.range_params import RANGE_PARAMS, parse_range
 from runtime import runtime_of
+from services.access import reports as scoped_reports
 from services.delivery.urls import WebhookUrlError, validate_webhook_url
 from services.delivery.worker import delivery_view
 from services.ingest.parsing import parse_instant
@@ -140,7 +142,7 @@ def trigger_report() -> tuple[Response, int, dict[str, str]]:
         raise ApiError(400, "webhook_url must be given once")
     webhook_url = parse_webhook_url(hooks[0]) if hooks else None
     try:
-        report = runtime_of().runner.submit(report_request, webhook_url=webhook_url)
+        report = scoped_reports.submit(runtime_of().runner, current_principal(), report_request, webhook_url)
     except QueueUnavailable as exc:
         raise ApiError(503, f"reports cannot be started right now: {exc}") from None
     location = url_for("reports.get_report_by_path", report_id=report.id)
@@ -152,7 +154,7 @@ def _find_report(report_id: str | None) -> ReportState:
         raise ApiError(400, "missing report_id")
     if not REPORT_ID_RE.fullmatch(report_id):
         raise ApiError(404, "unknown report_id")
-    report = find_report(runtime_of().runner, report_id)
+    report = find_report(runtime_of().runner, report_id, current_principal())
     if report is None:
         raise ApiError(404, "unknown report_id")
     return report
@@ -199,4 +201,4 @@ def recent() -> Response:
         raise ApiError(400, "limit must be a whole number") from None
     if not 1 <= limit <= RECENT_LIMIT_MAX:
         raise ApiError(400, f"limit must lie between 1 and {RECENT_LIMIT_MAX}, got {limit}")
-    return jsonify(reports=recent_reports(runtime_of().runner, limit))
+    return jsonify(reports=recent_reports(runtime_of().runner, limit, current_principal()))

@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from controllers.auth import current_principal
 from controllers.errors import ApiError
 from controllers.reports import REPORT_ID_RE, parse_report_request, parse_webhook_url
 from runtime import runtime_of
@@ -63,14 +64,14 @@ def create_schedule() -> tuple[Response, int, dict[str, str]]:
     webhook_url = parse_webhook_url(webhook) if webhook is not None else None
     runtime = runtime_of()
     schedule_id = catalog.create(runtime.engine, cron=cron, zone_name=zone_name, params=params,
-                                 webhook_url=webhook_url, now=runtime.clock())
+                                 webhook_url=webhook_url, now=runtime.clock(), principal=current_principal())
     location = url_for("schedules.schedule", schedule_id=schedule_id)
     return jsonify(schedule_id=schedule_id), 201, {"Location": location}
 
 
 def list_schedules() -> Response:
     runtime = runtime_of()
-    return jsonify(schedules=catalog.list_all(runtime.engine, runtime.clock()))
+    return jsonify(schedules=catalog.list_all(runtime.engine, runtime.clock(), current_principal()))
 
 
 def _schedule_id(schedule_id: str) -> str:
@@ -81,13 +82,13 @@ def _schedule_id(schedule_id: str) -> str:
 
 def show_schedule(schedule_id: str) -> Response:
     runtime = runtime_of()
-    view = catalog.describe(runtime.engine, _schedule_id(schedule_id), runtime.clock())
+    view = catalog.describe(runtime.engine, _schedule_id(schedule_id), runtime.clock(), current_principal())
     if view is None:
         raise ApiError(404, "unknown schedule_id")
     return jsonify(view)
 
 
 def delete_schedule(schedule_id: str) -> tuple[Response, int]:
-    if not catalog.delete(runtime_of().engine, _schedule_id(schedule_id)):
+    if not catalog.delete(runtime_of().engine, _schedule_id(schedule_id), current_principal()):
         raise ApiError(404, "unknown schedule_id")
     return jsonify(schedule_id=schedule_id, deleted=True), 200

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from controllers.auth import current_principal
 from controllers.errors import ApiError
 from controllers.range_params import parse_range
 from runtime import runtime_of
@@ -30,7 +31,7 @@ def availability(store_id: str) -> Response:
     runtime = runtime_of()
     try:
         answer = store_availability(runtime.engine, store_id.strip(), ReportSpec(**span).validate(),
-                                    runtime.runner.context.cache)
+                                    runtime.runner.context.cache, current_principal())
     except InvalidReport as exc:
         raise ApiError(400, str(exc)) from None
     except (StoreNotFound, NoDataError) as exc:

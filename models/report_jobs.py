@@ -22,11 +22,12 @@ def _now() -> datetime:
 def create(
     engine: Engine, report_id: str, params: dict[str, Any], shards: Sequence[Sequence[str] | None] = (None,),
     owner: str | None = None, lease_until_us: int | None = None, *, webhook_url: str | None = None,
-    schedule_id: str | None = None,
+    schedule_id: str | None = None, api_key_id: str | None = None,
 ) -> Report:
     """The report row and its shard tasks, in one transaction (a report never lacks its tasks)."""
     report = Report(id=report_id, status=PENDING, params=json.dumps(params), created_at=_now(), progress=0.0,
-                    shards_total=len(shards), shards_done=0, webhook_url=webhook_url, schedule_id=schedule_id)
+                    shards_total=len(shards), shards_done=0, webhook_url=webhook_url, schedule_id=schedule_id,
+                    api_key_id=api_key_id)
     with write_session(engine) as s:
         s.add(report)
         s.flush()
@@ -46,9 +47,13 @@ def get(engine: Engine, report_id: str) -> Report | None:
         return s.get(Report, report_id)
 
 
-def recent(engine: Engine, limit: int = 20) -> Sequence[Report]:
+def recent(engine: Engine, limit: int = 20, api_key_id: str | None = None) -> Sequence[Report]:
+    """The newest reports; only those made with `api_key_id` when it is given."""
+    query = select(Report)
+    if api_key_id is not None:
+        query = query.where(Report.api_key_id == api_key_id)
     with read_session(engine) as s:
-        return s.scalars(select(Report).order_by(Report.created_at.desc()).limit(limit)).all()
+        return s.scalars(query.order_by(Report.created_at.desc()).limit(limit)).all()
 
 
 def unfinished(engine: Engine) -> Sequence[Report]:

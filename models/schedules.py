@@ -27,6 +27,7 @@ class Schedule(Base):
     params: Mapped[str] = mapped_column(Text)  # JSON of the report request (ReportRequest.to_params)
     webhook_url: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(EpochMicros, index=True)
+    api_key_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)  # who made it (SPEC 8)
 
 
 class ScheduleRun(Base):
@@ -55,9 +56,13 @@ def get(engine: Engine, schedule_id: str) -> Schedule | None:
         return s.get(Schedule, schedule_id)
 
 
-def all_schedules(engine: Engine) -> Sequence[Schedule]:
+def all_schedules(engine: Engine, api_key_id: str | None = None) -> Sequence[Schedule]:
+    """Every schedule; only those made with `api_key_id` when it is given."""
+    query = select(Schedule)
+    if api_key_id is not None:
+        query = query.where(Schedule.api_key_id == api_key_id)
     with db.read_session(engine) as s:
-        return s.scalars(select(Schedule).order_by(Schedule.created_at)).all()
+        return s.scalars(query.order_by(Schedule.created_at)).all()
 
 
 def remove(engine: Engine, schedule_id: str) -> bool:

@@ -42,6 +42,12 @@ class ReportRequest(ReportSpec):
     """A report to run: the builder's ReportSpec (standard, or a range report of SPEC 5),
     stored as its JSON params and built by builder.build_for_params."""
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ReportRequest:
+        """The inverse of `to_params` (a schedule stores its request that way)."""
+        ids = params.get("store_ids")
+        return cls(tuple(ids) if ids is not None else None, params.get("as_of_us"))
+
 
 def new_report_id() -> str:
     """A random URL-safe id that never begins with "-" (it would read as an option in a shell)."""
@@ -74,13 +80,13 @@ class ReportRunner:
 
     # -- API side ------------------------------------------------------------------------------
     def submit(self, request: ReportRequest, *, webhook_url: str | None = None,
-               schedule_id: str | None = None) -> Report:
+               schedule_id: str | None = None, api_key_id: str | None = None) -> Report:
         """Record the report and its shards, then queue them; QueueUnavailable leaves nothing behind."""
         report_id = new_report_id()
         shards = self._plan(request)
         owner, lease_until = self._queued_lease()
         report = report_jobs.create(self.engine, report_id, request.to_params(), shards, owner, lease_until,
-                                    webhook_url=webhook_url, schedule_id=schedule_id)
+                                    webhook_url=webhook_url, schedule_id=schedule_id, api_key_id=api_key_id)
         try:
             for shard in range(len(shards)):
                 self.queue.enqueue(report_id, shard)

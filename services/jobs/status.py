@@ -10,6 +10,7 @@ from typing import Any
 
 from models import report_jobs
 from models.tables import Report
+from services.access.principal import ANONYMOUS, Principal, listing_key_filter, may_see_made_by, require
 from services.ingest.parsing import format_instant
 from services.jobs.runner import ReportRunner
 from services.jobs.storage import StoredReport
@@ -27,13 +28,20 @@ class ReportState:
     summary: dict[str, Any]  # the JSON view of `/reports/<id>`
 
 
-def find_report(runner: ReportRunner, report_id: str) -> ReportState | None:
+def find_report(runner: ReportRunner, report_id: str, principal: Principal = ANONYMOUS) -> ReportState | None:
+    """None when unknown, or made with another key and asked for by an owner (SPEC 8: a 404)."""
+    require(principal, "reports")
     report = report_jobs.get(runner.engine, report_id)
-    return None if report is None else _state(runner, report)
+    if report is None or not may_see_made_by(principal, report.api_key_id):
+        return None
+    return _state(runner, report)
 
 
-def recent_reports(runner: ReportRunner, limit: int) -> list[dict[str, Any]]:
-    return [_state(runner, r).summary for r in report_jobs.recent(runner.engine, limit)]
+def recent_reports(runner: ReportRunner, limit: int, principal: Principal = ANONYMOUS) -> list[dict[str, Any]]:
+    """The newest reports the principal may see (an owner: those made with its key)."""
+    require(principal, "reports")
+    reports = report_jobs.recent(runner.engine, limit, api_key_id=listing_key_filter(principal))
+    return [_state(runner, r).summary for r in reports]
 
 
 def _state(runner: ReportRunner, report: Report) -> ReportState:

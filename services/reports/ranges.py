@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from models import store_data
 from models.db import read_tx
 from models.report_inputs import ReportInputs
+from services.access.principal import ANONYMOUS, Principal, may_see_store, require
 from services.reports.availability import RANGE_COLUMNS, RANGE_LOOKBACK_US, RangeResult, compute_range
 from services.reports.inputs import (
     BuiltReport, InputsCache, NoDataError, ProgressCallback, missing_store_warnings, read_inputs,
@@ -112,12 +113,16 @@ def incidents_frame(data: RangeData) -> pd.DataFrame:
     return frame.iloc[order][INCIDENT_HEADER].reset_index(drop=True)
 
 
-def store_availability(engine: Engine, store_id: str, spec: ReportSpec, cache: InputsCache | None = None
-                       ) -> dict[str, Any]:
-    """The JSON of GET /stores/<store_id>/availability (SPEC 5.2)."""
+def store_availability(engine: Engine, store_id: str, spec: ReportSpec, cache: InputsCache | None = None,
+                       principal: Principal = ANONYMOUS) -> dict[str, Any]:
+    """The JSON of GET /stores/<store_id>/availability (SPEC 5.2).
+
+    Another tenant's store is answered exactly like a store without polls (SPEC 8: a 404), after
+    the same work, so neither the message nor the time tells an owner that the store exists."""
+    require(principal, "availability")
     data = compute_range_data(engine, ReportSpec(store_ids=(store_id,), from_us=spec.from_us, to_us=spec.to_us,
                                                  last_hours=spec.last_hours), cache, with_days=True)
-    if len(data.store_ids) == 0:
+    if len(data.store_ids) == 0 or not may_see_store(principal, store_id):
         raise StoreNotFound(f"store {store_id} has no polls up to {format_instants(np.array([data.to_us]))[0]}")
     key = int(data.store_ids.index[0])
     row = data.result.totals.loc[key]

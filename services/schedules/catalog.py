@@ -10,6 +10,9 @@ from sqlalchemy import Engine
 
 from models import report_jobs
 from models import schedules as schedule_rows
+from services.access.principal import (
+    ANONYMOUS, Principal, listing_key_filter, may_see_made_by, require, scope_store_ids,
+)
 from services.schedules.cron import next_due, parse_zone
 
 _STATUS = {report_jobs.PENDING: "Running", report_jobs.RUNNING: "Running", report_jobs.COMPLETE: "Complete",
@@ -17,12 +20,19 @@ _STATUS = {report_jobs.PENDING: "Running", report_jobs.RUNNING: "Running", repor
 
 
 def create(engine: Engine, *, cron: str, zone_name: str, params: dict[str, Any], webhook_url: str | None,
-           now: datetime) -> str:
-    """Store an already validated schedule; its first run is the first due time after `now`."""
+           now: datetime, principal: Principal = ANONYMOUS) -> str:
+    """Store an already validated schedule; its first run is the first due time after `now`.
+
+    An owner's schedule is narrowed to its stores now (Forbidden for one outside them), so each
+    of its runs reports on those stores only; the schedule records the key that made it."""
+    require(principal, "schedules")
+    ids = params.get("store_ids")
+    scoped = scope_store_ids(principal, ids)
+    params = {**params, "store_ids": list(scoped) if scoped is not None else None}
     schedule_id = secrets.token_urlsafe(12)
     schedule_rows.add(engine, schedule_rows.Schedule(
         id=schedule_id, cron=cron, timezone=zone_name, params=json.dumps(params), webhook_url=webhook_url,
-        created_at=now,
+        created_at=now, api_key_id=principal.key_id,
     ))
     return schedule_id
 
@@ -37,13 +47,21 @@ def _summary(schedule: schedule_rows.Schedule, now: datetime) -> dict[str, Any]:
     }
 
 
-def list_all(engine: Engine, now: datetime) -> list[dict[str, Any]]:
-    return [_summary(s, now) for s in schedule_rows.all_schedules(engine)]
+def list_all(engine: Engine, now: datetime, principal: Principal = ANONYMOUS) -> list[dict[str, Any]]:
+    require(principal, "schedules")
+    return [_summary(s, now) for s in schedule_rows.all_schedules(engine, listing_key_filter(principal))]
 
 
-def describe(engine: Engine, schedule_id: str, now: datetime) -> dict[str, Any] | None:
-    """A schedule with its next run, its last run (and that run's report) and recent reports."""
+def _visible(engine: Engine, schedule_id: str, principal: Principal) -> schedule_rows.Schedule | None:
+    """The schedule, or None when unknown or made with another key and asked for by an owner."""
+    require(principal, "schedules")
     schedule = schedule_rows.get(engine, schedule_id)
+    return schedule if schedule is not None and may_see_made_by(principal, schedule.api_key_id) else None
+
+
+def describe(engine: Engine, schedule_id: str, now: datetime, principal: Principal = ANONYMOUS) -> dict[str, Any] | None:
+    """A schedule with its next run, its last run (and that run's report) and recent reports."""
+    schedule = _visible(engine, schedule_id, principal)
     if schedule is None:
         return None
     reports = schedule_rows.recent_reports(engine, schedule_id)
@@ -68,5 +86,7 @@ def describe(engine: Engine, schedule_id: str, now: datetime) -> dict[str, Any] 
     }
 
 
-def delete(engine: Engine, schedule_id: str) -> bool:
+def delete(engine: Engine, schedule_id: str, principal: Principal = ANONYMOUS) -> bool:
+    if _visible(engine, schedule_id, principal) is None:
+        return False
     return schedule_rows.remove(engine, schedule_id)

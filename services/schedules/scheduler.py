@@ -107,7 +107,9 @@ def report_starter(runner: ReportRunner) -> Submit:
     """Start a schedule's report on the app's runner, tagged with the schedule and its webhook."""
     def start(schedule: schedule_rows.Schedule) -> str:
         request = ReportRequest.from_params(json.loads(schedule.params))
-        return runner.submit(request, webhook_url=schedule.webhook_url, schedule_id=schedule.id).id
+        # Its reports carry the schedule's key, so an owner sees the reports of its own schedules.
+        return runner.submit(request, webhook_url=schedule.webhook_url, schedule_id=schedule.id,
+                             api_key_id=schedule.api_key_id).id
     return start
 
 

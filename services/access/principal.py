@@ -1,0 +1,121 @@
+"""Who is asking, and what each role may see: the rules every service applies (SPEC 8).
+
+Scoping lives here, not in the controllers, so that every way into a service (HTTP, the
+scheduler, a future CLI) narrows an owner to its own stores and its own reports the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+ADMIN, REPORTER, OWNER = "admin", "reporter", "owner"
+ROLES = (ADMIN, REPORTER, OWNER)
+
+
+class AccessError(Exception):
+    """Base of the access errors; `status` is the HTTP status a controller answers with."""
+
+    status = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(AccessError):
+    """No key, or a key that is unknown or revoked."""
+
+    status = 401
+
+
+class Forbidden(AccessError):
+    """A valid key asked for something its role or its stores do not cover."""
+
+    status = 403
+
+
+class NotVisible(AccessError):
+    """Something that exists but belongs to another tenant: answered exactly like "unknown"."""
+
+    status = 404
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of one request. `key_id` None = auth is off and no key was presented."""
+
+    key_id: str | None
+    role: str
+    store_ids: frozenset[str] | None = None  # owners only
+    name: str = ""
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == OWNER
+
+    def describe(self) -> str:
+        return f"key {self.key_id} ({self.role})" if self.key_id else "anonymous (auth off)"
+
+
+# What a request is when AUTH_REQUIRED is false and no key is sent: the whole service, as before.
+ANONYMOUS = Principal(key_id=None, role=ADMIN, name="anonymous")
+
+# The permissions of each role; every role may use the report, availability and schedule API,
+# admin alone may use what is marked "admin" (operator endpoints).
+ACTIONS = ("reports", "availability", "schedules", "admin")
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    ADMIN: frozenset(ACTIONS),
+    REPORTER: frozenset({"reports", "availability", "schedules"}),
+    OWNER: frozenset({"reports", "availability", "schedules"}),
+}
+
+
+def require(principal: Principal, action: str) -> None:
+    """Raise Forbidden unless the principal's role includes `action`."""
+    if action not in ROLE_ACTIONS.get(principal.role, frozenset()):
+        raise Forbidden(f"the {principal.role} role may not use {action}")
+
+
+def scope_store_ids(principal: Principal, requested: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The stores a report or schedule of this principal covers.
+
+    None means "every store" for admin and reporter; an owner always gets an explicit list:
+    its own stores when it named none, and Forbidden when it named one outside them.
+    """
+    if not principal.is_owner:
+        return tuple(requested) if requested is not None else None
+    own = principal.store_ids or frozenset()
+    if requested is None:
+        return tuple(sorted(own))
+    requested = tuple(requested)
+    outside = [s for s in requested if s not in own]
+    if outside:
+        shown = ", ".join(repr(s) for s in outside[:3]) + (" …" if len(outside) > 3 else "")
+        raise Forbidden(f"this key may not report on store(s) {shown}")
+    return requested
+
+
+def may_see_made_by(principal: Principal, maker_key_id: str | None) -> bool:
+    """Whether a report or schedule made with key `maker_key_id` is visible to the principal."""
+    return not principal.is_owner or (maker_key_id is not None and maker_key_id == principal.key_id)
+
+
+def require_made_by_visible(principal: Principal, maker_key_id: str | None, what: str) -> None:
+    """Raise NotVisible ("unknown …", like a missing id) when an owner asks for another's item."""
+    if not may_see_made_by(principal, maker_key_id):
+        raise NotVisible(f"unknown {what}")
+
+
+def listing_key_filter(principal: Principal) -> str | None:
+    """The key id a listing of reports or schedules must be restricted to (None = all)."""
+    return principal.key_id if principal.is_owner else None
+
+
+def may_see_store(principal: Principal, store_id: str) -> bool:
+    return not principal.is_owner or store_id in (principal.store_ids or frozenset())
+
+
+def require_store_visible(principal: Principal, store_id: str) -> None:
+    """Raise NotVisible for another tenant's store (SPEC 8: its availability is a 404)."""
+    if not may_see_store(principal, store_id):
+        raise NotVisible("unknown store_id")
