@@ -123,11 +123,11 @@ def _upsert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active:
             "ON CONFLICT (ts_us, store_key) DO UPDATE SET active = excluded.active "
             "WHERE excluded.active < polls.active"
         )
-    t, k, a = ts_us.tolist(), keys.tolist(), active.astype(np.int8).tolist()
-    for start in range(0, len(k), INSERT_CHUNK):
-        stop = start + INSERT_CHUNK
-        executemany(conn, sql, zip(t[start:stop], k[start:stop], a[start:stop]))
-        log.info("polls written: %d/%d", min(stop, len(k)), len(k))
+    for start in range(0, len(keys), INSERT_CHUNK):
+        stop = start + INSERT_CHUNK  # Python ints only for one chunk at a time: 28 bytes each
+        rows = zip(ts_us[start:stop].tolist(), keys[start:stop].tolist(), active[start:stop].astype(np.int8).tolist())
+        executemany(conn, sql, rows)
+        log.info("polls written: %d/%d", min(stop, len(keys)), len(keys))
 
 
 # MySQL bulk path: LOAD DATA LOCAL INFILE straight into polls. Each row travels as one integer,
@@ -148,7 +148,9 @@ def _load_data_mysql(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, acti
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             base = int(ts_us[lo])
             packed = ((ts_us[lo:hi] - base) << (_STAGE_KEY_BITS + 1)) | (keys[lo:hi] << 1) | active[lo:hi].astype(np.int64)
-            path.write_text("\n".join(map(str, packed.tolist())))
+            with path.open("w") as out:  # as text a chunk at a time: a fleet's polls are tens of millions
+                for start in range(0, len(packed), INSERT_CHUNK):
+                    out.write("\n".join(map(str, packed[start : start + INSERT_CHUNK].tolist())) + "\n")
             # Bound values (PyMySQL quotes them into the statement). The shifts give UNSIGNED
             # results: the CAST keeps a base before 1970 (negative) from overflowing them.
             conn.exec_driver_sql(

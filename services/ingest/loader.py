@@ -22,9 +22,10 @@ from sqlalchemy import Connection, Engine, Row
 
 from models import loads, retention, store_data, store_writes
 from models.db import read_tx, write_tx
-from services.ingest.csv_input import RefusedFileError, locate_inputs, read_table
+from services.ingest.csv_input import RefusedFileError, locate_inputs
 from services.ingest.kinds import KINDS, FileKind, OpenPoll, Rows
 from services.ingest.locks import LOCK_TIMEOUT_SECONDS, load_lock
+from services.ingest.pieces import PIECE_BYTES, parse_in_pieces
 from services.ingest.results import FileResult, LoadResult
 from services.ingest.sources import (
     INODE_MASK, Source, read_source, same_stat, unchanged_by_stat, wait_until_settled,
@@ -47,6 +48,7 @@ class _Parsed:
 def load_directory(
     engine: Engine, directory: Path, settle_seconds: float = 0.0, max_wait_seconds: float | None = None,
     progress: Progress | None = None, lock_timeout: float = LOCK_TIMEOUT_SECONDS, retention_days: int = 0,
+    piece_bytes: int = PIECE_BYTES,
 ) -> LoadResult:
     """Load whatever of the three files `directory` holds; all writes in one transaction.
 
@@ -55,6 +57,8 @@ def load_directory(
     is left for the next load (status `unsettled`). LockTimeout if another load holds the load
     lock for longer than `lock_timeout` seconds. With `retention_days` > 0, polls older than that
     many days before the newest poll are then pruned in short batches (POLL_RETENTION_DAYS).
+    A poll file is read and parsed in pieces of about `piece_bytes` (whole lines), so memory
+    holds its valid rows as compact arrays, never the whole file as text.
     """
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
     report = progress or (lambda fraction, what: None)
@@ -73,7 +77,8 @@ def load_directory(
             report(step / (2 * len(KINDS)), f"reading {kind.name}")
             result = FileResult(kind=kind.name, path=str(paths[kind.name]) if paths[kind.name] else None)
             results.append(result)
-            ready = _read_and_parse(kind, paths[kind.name], previous.get(kind.name), result, settle_seconds, max_wait)
+            ready = _read_and_parse(kind, paths[kind.name], previous.get(kind.name), result, settle_seconds, max_wait,
+                                    piece_bytes if kind.grows else None)
             if ready is not None:
                 parsed.append(ready)
         load = LoadResult(files=results, changed=bool(parsed))
@@ -104,7 +109,7 @@ def load_directory(
 
 def _read_and_parse(
     kind: FileKind, path: Path | None, previous: Row | None, result: FileResult,
-    settle_seconds: float, max_wait: float,
+    settle_seconds: float, max_wait: float, piece_bytes: int | None,
 ) -> _Parsed | None:
     """The file's valid rows, or None (the result says why: missing, unchanged, unsettled, refused)."""
     if path is None:
@@ -126,12 +131,10 @@ def _read_and_parse(
             result.message = f"{path.name} unchanged since the last load"
             return None
         if settle_seconds > 0 and not same_stat(path.stat(), stat):
-            result.status = "unsettled"
-            result.message = f"{path.name} changed while it was read: not loaded, left for the next load"
-            log.warning("%s", result.message)
-            return None
-        table = read_table(source.data, kind.columns, path.name, first_line=source.first_line)
-        rows = kind.parse(table, result)
+            return _changed_while_read(result, path)
+        rows, open_line = parse_in_pieces(path, source, kind.columns, kind.parse, result, piece_bytes)
+        if settle_seconds > 0 and not same_stat(path.stat(), stat):  # the pieces are a second read
+            return _changed_while_read(result, path)
     except RefusedFileError as exc:
         return _refuse(result, str(exc))
     except OSError as exc:
@@ -139,12 +142,29 @@ def _read_and_parse(
     except Exception as exc:  # never let one unreadable file stop the others
         log.exception("%s could not be parsed", path)
         return _refuse(result, f"{path.name}: could not be read as CSV: {type(exc).__name__}: {exc}")
-    if table.open_line is not None:
-        result.warnings.append(f"line {table.open_line} has no line end yet: it is read again on the next load")
+    if open_line is not None:
+        result.warnings.append(f"line {open_line} has no line end yet: it is read again on the next load")
     return _Parsed(kind, source, result, rows)
 
 
+def _changed_while_read(result: FileResult, path: Path) -> None:
+    """Not loaded, and nothing counted: the file is left for the next load."""
+    result.status = "unsettled"
+    result.message = f"{path.name} changed while it was read: not loaded, left for the next load"
+    _clear_counts(result)
+    log.warning("%s", result.message)
+    return None
+
+
+def _clear_counts(result: FileResult) -> None:
+    """What pieces read before the file was refused or changed is not loaded, so not counted."""
+    result.rows_read = result.rows_loaded = result.rejected = 0
+    result.rejections.clear()
+    result.warnings.clear()
+
+
 def _refuse(result: FileResult, message: str) -> None:
+    _clear_counts(result)
     result.status, result.message = "refused", message[:1000]
     log.warning("refused %s", result.message)
     return None

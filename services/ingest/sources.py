@@ -14,27 +14,31 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Row
 
 log = logging.getLogger(__name__)
 
 INODE_MASK = 2**63 - 1  # stored in a signed BIGINT
+_BLOCK = 16 * 2**20  # bytes hashed at a time
+_TAIL_BLOCK = 2**16  # bytes searched at a time for the last line end
 
 
 @dataclass
 class Source:
-    """A file's bytes to parse and what to remember about it afterwards."""
+    """Where in a file the bytes to parse start, and what to remember about it afterwards."""
 
     kind: str
     path: Path
-    data: bytes  # the header plus what needs parsing
+    header: bytes  # the header line to put before the rows read from `offset` (b"" when offset is 0)
+    offset: int  # first byte to parse: 0 (the whole file) or where the last load stopped
     stat: os.stat_result
-    size: int
+    size: int  # bytes hashed: parsing stops there even if the file grows meanwhile
     sha256: str
     complete_size: int  # bytes up to the last line end
     complete_sha256: str
-    first_line: int  # file line of the header of `data` (1 unless only a tail is read)
+    first_line: int  # file line of the header of what is parsed (1 unless only a tail is read)
     rows_before: int  # rows already loaded from the unchanged prefix
 
 
@@ -75,31 +79,53 @@ def read_source(kind: str, path: Path, previous: Row | None, grows: bool, stat: 
 
     A file that `grows` and still starts with the bytes of the last load up to that load's last
     line end is read from there: the appended lines, and a last line that was then unfinished.
+    The file is hashed in blocks, never held whole: a poll file of a large fleet is gigabytes.
     """
-    data = path.read_bytes()
-    complete_size = max(data.rfind(b"\n") + 1, 0)
-    cut = previous.complete_size if previous is not None else 0
-    points = sorted({p for p in (cut, complete_size) if 0 < p < len(data)})
-    digest = hashlib.sha256()
-    hashes: dict[int, str] = {}
-    offset = 0
-    view = memoryview(data)
-    for point in points:
-        digest.update(view[offset:point])
-        hashes[point], offset = digest.hexdigest(), point
-    digest.update(view[offset:])
-    full = digest.hexdigest()
-    hashes[len(data)] = full
-    hashes.setdefault(0, hashlib.sha256(b"").hexdigest())
-    if previous is not None and previous.sha256 == full and previous.size == len(data):
-        return None
-    common = dict(kind=kind, path=path, stat=stat, size=len(data), sha256=full,
-                  complete_size=complete_size, complete_sha256=hashes[complete_size])
-    incremental = (
-        grows and previous is not None and 0 < cut <= len(data) and hashes.get(cut) == previous.complete_sha256
-        and data[cut - 1 : cut] == b"\n" and data.find(b"\n", 0, cut - 1) >= 0
-    )
-    if not incremental:
-        return Source(data=data, first_line=1, rows_before=0, **common)
-    header = data[: data.index(b"\n") + 1]
-    return Source(data=header + data[cut:], first_line=data.count(b"\n", 0, cut), rows_before=previous.rows, **common)
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        complete_size = _last_line_end(f, size)
+        cut = previous.complete_size if previous is not None else 0
+        digest = hashlib.sha256()
+        hashes = {0: digest.hexdigest()}
+        newlines_before_cut, first_newline, byte_before_cut = 0, -1, b""
+        offset = 0
+        f.seek(0)
+        for point in sorted({p for p in (cut, complete_size) if 0 < p < size} | {size}):
+            while offset < point:
+                block = f.read(min(_BLOCK, point - offset))
+                if not block:
+                    raise OSError(f"{path.name} shrank while it was read")
+                digest.update(block)
+                if first_newline < 0 and b"\n" in block:
+                    first_newline = offset + block.index(b"\n")
+                offset += len(block)
+                if offset <= cut:  # blocks end at the cut, never straddle it
+                    newlines_before_cut += block.count(b"\n")
+                    byte_before_cut = block[-1:]
+            hashes[point] = digest.hexdigest()
+        if previous is not None and previous.sha256 == hashes[size] and previous.size == size:
+            return None
+        common = dict(kind=kind, path=path, stat=stat, size=size, sha256=hashes[size],
+                      complete_size=complete_size, complete_sha256=hashes[complete_size])
+        incremental = (
+            grows and previous is not None and 0 < cut <= size and hashes.get(cut) == previous.complete_sha256
+            and byte_before_cut == b"\n" and 0 <= first_newline < cut - 1
+        )
+        if not incremental:
+            return Source(header=b"", offset=0, first_line=1, rows_before=0, **common)
+        f.seek(0)
+        header = f.read(first_newline + 1)
+    return Source(header=header, offset=cut, first_line=newlines_before_cut, rows_before=previous.rows, **common)
+
+
+def _last_line_end(f: BinaryIO, size: int) -> int:
+    """Bytes up to and including the file's last line end (0 if it has none), read from the end."""
+    end = size
+    while end > 0:
+        start = max(0, end - _TAIL_BLOCK)
+        f.seek(start)
+        found = f.read(end - start).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        end = start
+    return 0
