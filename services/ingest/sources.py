@@ -100,7 +100,9 @@ def read_source(kind: str, path: Path, previous: Row | None, grows: bool, stat: 
                     first_newline = offset + block.index(b"\n")
                 offset += len(block)
                 if offset <= cut:  # blocks end at the cut, never straddle it
-                    newlines_before_cut += block.count(b"\n")
+                    # Lines as the CSV layer numbers them: a lone CR ends one too.
+                    newlines_before_cut += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+                    newlines_before_cut -= byte_before_cut == b"\r" and block.startswith(b"\n")
                     byte_before_cut = block[-1:]
             hashes[point] = digest.hexdigest()
         if previous is not None and previous.sha256 == hashes[size] and previous.size == size:
