@@ -10,6 +10,8 @@ from models import report_inputs
 from services.ingest.loader import load_directory
 from services.ingest.parsing import parse_instant
 from services.reports.builder import InputsCache, build_report
+from services.reports.ranges import store_availability
+from services.reports.spec import ReportSpec
 from conftest import combine_examples
 
 
@@ -51,3 +53,24 @@ def test_cache_serves_same_or_later_now_and_rereads_otherwise(runtime, tmp_path:
     assert len(counted_reads) == before + 1
     assert "store-5" in set(fresh.frame["store_id"])
     assert first.data_version < fresh.data_version
+
+
+def test_one_store_availability_reads_every_store_once_then_answers_from_memory(
+        runtime, tmp_path: Path, counted_reads) -> None:
+    """The per-store view asks about store after store over one range: the first request reads
+    the range for all stores, the next ones (any store) and the standard report don't evict it."""
+    engine = runtime.engine
+    load_directory(engine, combine_examples(["ex1", "ex2", "ex3", "ex4", "ex7"], tmp_path / "in"))
+    cache = InputsCache()
+    spec = ReportSpec(last_hours=30 * 24)
+
+    first = store_availability(engine, "store-1", spec, cache)
+    assert len(counted_reads) == 1
+    build_report(engine, cache=cache)  # the standard report's 8 days lie inside the range read
+    assert len(counted_reads) == 1
+    build_report(engine, parse_instant("2022-06-01T00:00:00Z"), cache=cache)  # outside: a second entry
+    assert len(counted_reads) == 2
+    others = [store_availability(engine, sid, spec, cache) for sid in ("store-2", "r1", "store-1")]
+    assert len(counted_reads) == 2  # every later store of the range came from memory
+    assert others[-1] == first
+    assert others[1] == store_availability(engine, "r1", spec)  # the same answer as an uncached read

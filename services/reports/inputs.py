@@ -1,7 +1,7 @@
 """Reading a report's inputs: one snapshot of the database, or the last full read in memory.
 
-The service keeps the inputs of the latest full read in memory, keyed by data version and
-now, so that repeated reports on unchanged data skip the database entirely.
+The service keeps the inputs of its latest full reads in memory, keyed by data version and
+window, so that repeated reports on unchanged data skip the database entirely.
 """
 from __future__ import annotations
 
@@ -39,33 +39,49 @@ class BuiltReport:
 
 
 class InputsCache:
-    """The last full-database read. It serves every later report on the same data version
-    whose window it covers (same or later now), so a warm service skips the database."""
+    """The last few full-database reads (most recent first). Each serves every later report on
+    the same data version whose window it covers (same or later now), so a warm service skips
+    the database. Two entries: the standard report's 8 days and one longer range (the page's
+    per-store view) do not evict each other."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = 2) -> None:
         self._lock = threading.Lock()
-        self._inputs: ReportInputs | None = None
+        self._capacity = capacity
+        self._entries: list[ReportInputs] = []
 
     def get(self, version: int, as_of_us: int | None, lookback_us: int = LOOKBACK_US) -> ReportInputs | None:
         with self._lock:
-            inputs = self._inputs
-        if inputs is None or inputs.data_version != version or inputs.latest_us is None:
-            return None
-        now = inputs.latest_us if as_of_us is None else as_of_us
-        return inputs if inputs.covers(now, lookback_us) else None
+            for inputs in self._entries:
+                if inputs.data_version != version or inputs.latest_us is None:
+                    continue
+                now = inputs.latest_us if as_of_us is None else as_of_us
+                if inputs.covers(now, lookback_us):
+                    self._entries.remove(inputs)
+                    self._entries.insert(0, inputs)
+                    return inputs
+        return None
 
     def put(self, inputs: ReportInputs) -> None:
         with self._lock:
-            self._inputs = inputs
+            kept = [e for e in self._entries if e.data_version == inputs.data_version]
+            self._entries = [inputs, *kept][: self._capacity]
+
+
+# A single store's range is read for all stores (and kept) up to this look-back: the polls
+# table is keyed by time first, so one store's read scans the same range anyway, and the next
+# store of the same range is then answered from memory. Longer ranges read just the store.
+SHARED_READ_MAX_US = 35 * 24 * 3_600_000_000
 
 
 def read_inputs(
     engine: Engine, as_of_us: int | None, store_ids: Sequence[str] | None, cache: InputsCache | None,
-    lookback_us: int = LOOKBACK_US,
+    lookback_us: int = LOOKBACK_US, share: bool = False,
 ) -> ReportInputs:
     """Polls of [end − lookback_us, …] and the rest, from memory when the cache covers them.
 
-    `as_of_us` is the end (default: the newest poll)."""
+    `as_of_us` is the end (default: the newest poll). With `share`, a read for a few stores
+    reads every store instead (when the look-back is short enough) so that it can be cached:
+    the caller then picks its stores out of the result."""
     if cache is not None:
         with read_tx(engine) as conn:
             version = store_data.data_version(conn)
@@ -73,6 +89,8 @@ def read_inputs(
         if cached is not None:
             log.debug("report inputs served from memory (data version %d)", version)
             return cached
+    if share and cache is not None and lookback_us <= SHARED_READ_MAX_US:
+        store_ids = None
     with read_tx(engine) as conn:
         inputs = report_inputs.read_report_inputs(conn, as_of_us, lookback_us, store_ids)
     if cache is not None and store_ids is None and inputs.hi_us == inputs.latest_us:
