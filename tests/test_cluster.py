@@ -130,6 +130,13 @@ def assert_nothing_leased_is_taken_over(engine: Engine, api: ServerProcess, expe
     assert api.get("/get_report/heldelsewhere").json()["status"] == "Running"
 
 
+# Celery tests share the test vhost / Redis database and the default queue: under pytest-xdist
+# (scripts/test.sh runs `--dist loadgroup`) they all run on one worker, one after the other, so no
+# test's worker takes another test's tasks.
+CELERY_BROKERS = pytest.mark.xdist_group("celery-brokers")
+
+
+@CELERY_BROKERS
 @pytest.mark.mysql
 @pytest.mark.parametrize("broker", ["rabbitmq", "redis"])
 def test_celery_workers_and_two_api_processes_on_mysql(broker: str, mysql_url: str, tmp_path: Path) -> None:
