@@ -15,7 +15,6 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
-from celery_init import celery_init_app
 from config import PROJECT_ROOT, Config, ConfigError
 from controllers import register_blueprints
 from controllers.auth import register_auth
@@ -37,7 +36,13 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=config.max_request_bytes)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in the order the answer builds them
-    celery_app = celery_init_app(app, config) if config.report_backend == "celery" else None
+    celery_app = None
+    if config.report_backend == "celery":
+        # Imported only here: Celery and kombu cost every other process (the CLI's fresh-process
+        # report above all) a noticeable share of its start-up.
+        from celery_init import celery_init_app
+
+        celery_app = celery_init_app(app, config)
     app.extensions[EXTENSION_KEY] = Runtime.build(config, celery_app)
     register_error_handlers(app)
     register_blueprints(app)

@@ -64,7 +64,8 @@ class Runtime:
             engine=engine,
             runner=runner,
             scheduler=ReloadScheduler(
-                engine, config.csv_dir, config.reload_interval_seconds, config.load_settle_seconds
+                engine, config.csv_dir, config.reload_interval_seconds, config.load_settle_seconds,
+                retention_days=config.poll_retention_days,
             ),
             clock=clock,
             report_scheduler=Scheduler(engine, report_starter(runner), clock, tick_for_speed(speed)),

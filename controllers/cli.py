@@ -15,10 +15,9 @@ from models.db import describe_database_error, redacted_url
 from services.ingest.loader import Progress, load_directory
 from services.ingest.results import LoadResult
 from services.ingest.parsing import format_instant, parse_instant
-from services.reports.builder import NoDataError, build, write_report_csv, write_report_rows
-from services.reports.spec import InvalidReport
+from services.reports.builder import build
+from controllers.cli_output import echo_warnings, out_is_stdout, report_errors, wanted_store_ids, write_frame
 from controllers.cli_ranges import range_options, range_spec, register_range_cli
-from services.reports.store_ids import InvalidStoreId, clean_store_ids
 from runtime import runtime_of
 
 
@@ -41,6 +40,8 @@ def echo_load_result(result: LoadResult) -> None:
         f"data version {result.data_version}, {'changed' if result.changed else 'no change'}, "
         f"{result.seconds:.2f}s"
     )
+    if result.pruned:
+        click.echo(f"pruned {result.pruned} polls older than the retention period (POLL_RETENTION_DAYS)")
 
 
 @contextmanager
@@ -73,7 +74,8 @@ def register_cli(app: Flask) -> None:
         try:
             runtime.ensure_schema()
             with _load_progress() as progress:
-                result = load_directory(runtime.engine, directory, progress=progress)
+                result = load_directory(runtime.engine, directory, progress=progress,
+                                        retention_days=runtime.config.poll_retention_days)
         except DBAPIError as exc:
             raise click.ClickException(
                 f"{redacted_url(runtime.config.database_url)}: "
@@ -94,9 +96,7 @@ def register_cli(app: Flask) -> None:
         """Compute a report now, in the foreground, and write its CSV (a range report with
         --from/--to/--last-hours, SPEC 5)."""
         _setup_logging()
-        to_stdout = str(out) == "-"
-        if not to_stdout and not out.parent.is_dir():
-            raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+        to_stdout = out_is_stdout(out)
         as_of_us = None
         if as_of is not None:
             try:
@@ -104,28 +104,13 @@ def register_cli(app: Flask) -> None:
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--as-of") from None
         runtime = runtime_of(app)
-        try:
-            wanted = clean_store_ids(store_ids, runtime.config.max_store_ids) if store_ids else None
-        except InvalidStoreId as exc:
-            raise click.BadParameter(str(exc), param_hint="--store-id") from None
-        try:
+        wanted = wanted_store_ids(runtime, store_ids)
+        with report_errors(runtime, out):
             runtime.ensure_schema()
-            spec = range_spec(range_from, range_to, last_hours, wanted or (), as_of_us)
+            spec = range_spec(range_from, range_to, last_hours, tuple(wanted or ()), as_of_us)
             built = build(runtime.engine, spec.to_params())
-            if to_stdout:
-                write_report_rows(built.frame, sys.stdout)
-            else:
-                write_report_csv(built.frame, out)
-        except InvalidReport as exc:
-            raise click.UsageError(str(exc)) from None
-        except NoDataError as exc:
-            raise click.ClickException(str(exc)) from None
-        except DBAPIError as exc:
-            raise click.ClickException(describe_database_error(runtime.config.database_url, exc, detail=True)) from None
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
-        for warning in built.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            write_frame(built.frame, out)
+        echo_warnings(built.warnings)
         count = len(built.frame)
         click.echo(
             f"wrote {count} store{'' if count == 1 else 's'} to {'standard output' if to_stdout else out} "

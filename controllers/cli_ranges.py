@@ -1,21 +1,17 @@
 """`flask --app app incidents` and the range options of `report` (SPEC 5.2)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 from flask import Flask
-from sqlalchemy.exc import DBAPIError
 
-from models.db import describe_database_error
+from controllers.cli_output import echo_warnings, out_is_stdout, report_errors, wanted_store_ids, write_frame
 from runtime import runtime_of
 from services.ingest.parsing import parse_instant
-from services.reports.builder import NoDataError, write_report_csv, write_report_rows
 from services.reports.ranges import compute_range_data, incidents_frame
 from services.reports.spec import InvalidReport, ReportSpec
-from services.reports.store_ids import InvalidStoreId, clean_store_ids
 
 
 def range_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,32 +57,14 @@ def register_range_cli(app: Flask) -> None:
         """Write every incident (maximal inactive business interval) of a range as CSV."""
         if range_from is None and last_hours is None:
             raise click.UsageError("give --from or --last-hours")
-        to_stdout = str(out) == "-"
-        if not to_stdout and not out.parent.is_dir():
-            raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+        to_stdout = out_is_stdout(out)
         runtime = runtime_of(app)
-        try:
-            wanted = clean_store_ids(store_ids, runtime.config.max_store_ids) if store_ids else ()
-        except InvalidStoreId as exc:
-            raise click.BadParameter(str(exc), param_hint="--store-id") from None
-        spec = range_spec(range_from, range_to, last_hours, wanted)
-        try:
+        spec = range_spec(range_from, range_to, last_hours, tuple(wanted_store_ids(runtime, store_ids) or ()))
+        with report_errors(runtime, out):
             runtime.ensure_schema()
             data = compute_range_data(runtime.engine, spec)
             frame = incidents_frame(data)
-            if to_stdout:
-                write_report_rows(frame, sys.stdout)
-            else:
-                write_report_csv(frame, out)
-        except InvalidReport as exc:
-            raise click.UsageError(str(exc)) from None
-        except NoDataError as exc:
-            raise click.ClickException(str(exc)) from None
-        except DBAPIError as exc:
-            raise click.ClickException(describe_database_error(runtime.config.database_url, exc, detail=True)) from None
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
-        for warning in data.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            write_frame(frame, out)
+        echo_warnings(data.warnings)
         click.echo(f"wrote {len(frame)} incidents of {len(data.store_ids)} stores to "
                    f"{'standard output' if to_stdout else out}", err=to_stdout)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models.base import Base
+from models.upgrade import add_missing_columns
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
 from models import loads  # noqa: F401  (load bookkeeping tables)
 from models import job_tables  # noqa: F401
@@ -144,11 +145,13 @@ def init_schema(engine: Engine) -> None:
             if is_sqlite(engine):
                 with write_tx(engine) as conn:
                     Base.metadata.create_all(conn)
+                    add_missing_columns(conn)
             elif engine.dialect.name in ("mysql", "mariadb"):
                 with engine.connect() as conn:
                     got = conn.execute(text("SELECT GET_LOCK(:name, 60)"), {"name": _schema_lock_name(engine)}).scalar()
                     try:
                         Base.metadata.create_all(conn)
+                        add_missing_columns(conn)
                         conn.commit()
                     finally:
                         if got == 1:

@@ -41,10 +41,7 @@ def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: 
     """
     if len(keys) == 0:
         return 0
-    # Primary-key order (appends to the B-tree), inactive first within an instant so that
-    # keeping the first of each (instant, store) applies the inactive-wins rule.
-    order = np.lexsort((active, keys, ts_us))
-    keys, ts_us, active = keys[order], ts_us[order], active[order]
+    keys, ts_us, active = _sorted_by_key(keys, ts_us, active)
     first = np.ones(len(keys), dtype=bool)
     first[1:] = (keys[1:] != keys[:-1]) | (ts_us[1:] != ts_us[:-1])
     keys, ts_us, active = keys[first], ts_us[first], active[first]
@@ -52,9 +49,65 @@ def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: 
     if is_mysql(conn) and before == 0:
         # Nothing stored in this time range, so nothing can conflict: the bulk path is safe.
         _load_data_mysql(conn, keys, ts_us, active)
-    else:
+    elif is_mysql(conn) or int(keys.max()) >= 2**_STAGE_KEY_BITS:
         _upsert_polls(conn, keys, ts_us, active)
+    else:
+        _upsert_polls_sqlite(conn, keys, ts_us, active)
     return count_polls(conn, int(ts_us[0]), int(ts_us[-1])) - before
+
+
+def _sorted_by_key(keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Primary-key order (appends to the B-tree), inactive first within an instant, so that
+    keeping the first of each (instant, store) applies the inactive-wins rule.
+
+    When the time span fits, the three columns are packed into one int64 and sorted as one
+    (several times faster than a three-key lexsort of millions of rows).
+    """
+    base = int(ts_us.min())
+    if int(ts_us.max()) - base < 2 ** (63 - _STAGE_KEY_BITS - 1) and int(keys.max()) < 2**_STAGE_KEY_BITS and int(keys.min()) >= 0:
+        packed = np.sort(((ts_us - base) << (_STAGE_KEY_BITS + 1)) | (keys << 1) | active.astype(np.int64))
+        return (packed >> 1) & (2**_STAGE_KEY_BITS - 1), (packed >> (_STAGE_KEY_BITS + 1)) + base, (packed & 1).astype(bool)
+    order = np.lexsort((active, keys, ts_us))
+    return keys[order], ts_us[order], active[order]
+
+
+def _json_integers(values: np.ndarray) -> str:
+    """Non-negative integers as a JSON array, formatted by NumPy: right-aligned in fixed-width
+    fields (blanks are JSON whitespace), a few vector passes instead of a `str` call per row."""
+    width = len(str(int(values.max()))) if len(values) else 1
+    cells = np.empty((len(values), width + 1), dtype=np.uint8)
+    rest = values.copy()
+    for position in range(width - 1, -1, -1):
+        cells[:, position] = 48 + rest % 10
+        rest //= 10
+    for digits in range(1, width):
+        cells[values < 10**digits, width - 1 - digits] = 32  # leading zeros are not JSON
+    cells[:, width] = 44  # ","
+    if len(values):
+        cells[-1, width] = 93  # "]"
+    return "[" + cells.tobytes().decode("ascii") if len(values) else "[]"
+
+
+def _upsert_polls_sqlite(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> None:
+    """SQLite: each chunk of rows travels as one JSON array of packed integers, unpacked by
+    json_each inside SQLite: one statement instead of a Python-to-C call per row."""
+    chunk = (ts_us - ts_us[0]) // _STAGE_SPAN_US
+    starts = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1]])
+    bounds = [*starts.tolist(), len(ts_us)]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for start in range(lo, hi, INSERT_CHUNK):
+            stop = min(start + INSERT_CHUNK, hi)
+            base = int(ts_us[lo])
+            packed = ((ts_us[start:stop] - base) << (_STAGE_KEY_BITS + 1)) | (keys[start:stop] << 1) \
+                | active[start:stop].astype(np.int64)
+            conn.exec_driver_sql(
+                "INSERT INTO polls (ts_us, store_key, active) "
+                "SELECT ? + (value >> ?), (value >> 1) & ?, value & 1 FROM json_each(?) WHERE true "
+                "ON CONFLICT (ts_us, store_key) DO UPDATE SET active = excluded.active "
+                "WHERE excluded.active < polls.active",
+                (base, _STAGE_KEY_BITS + 1, 2**_STAGE_KEY_BITS - 1, _json_integers(packed)),
+            )
+            log.info("polls written: %d/%d", stop, len(ts_us))
 
 
 def _upsert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> None:

@@ -103,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bad-rows", type=int, default=0, help="invalid rows to add over the three files")
     parser.add_argument("--drop-hours", type=float, default=0.01, help="share of real stores made 24x7")
     parser.add_argument("--drop-zones", type=float, default=0.01, help="share of real stores without zone")
+    parser.add_argument("--fleet", type=float, default=None,
+                        help="with --real-dir: this many times the real stores (e.g. 10: ~135k stores), "
+                             "the extra ones with real hours and zones under new ids")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -119,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.bad_rows,
             drop_hours=args.drop_hours,
             drop_zones=args.drop_zones,
+            fleet=args.fleet,
         )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

@@ -325,3 +325,23 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "10 stores" in line and "\n" not in line
     status = pd.read_csv(tmp_path / "store_status.csv", dtype=str)
     assert status["timestamp_utc"].max() == "2023-03-12 12:00:00 UTC"
+
+
+def test_fleet_multiplies_the_real_stores_with_cloned_hours_and_zones(tmp_path: Path) -> None:
+    ids = [str(10**18 + i * 7919) for i in range(30)]
+    real = tmp_path / "real"
+    _write_real(real, ids, "day")
+    res = run(tmp_path / "fleet", stores=None, real_dir=real, fleet=3, days=1.0, drop_hours=0.0, drop_zones=0.0)
+    status = pd.read_csv(tmp_path / "fleet" / "store_status.csv", dtype=str)
+    hours = pd.read_csv(tmp_path / "fleet" / "menu_hours.csv", dtype=str)
+    assert res["stores"] == 90 and status["store_id"].nunique() == 90
+    new = set(status["store_id"]) - set(ids)
+    assert len(new) == 60 and all(re.match(r"^[1-9]\d{18}$", s) for s in new)
+    assert set(hours.groupby("store_id").size()) == {3}  # every clone has a real store's hours
+    # the same as asking for that many stores
+    again = run(tmp_path / "stores", real_dir=real, stores=90, days=1.0, drop_hours=0.0, drop_zones=0.0)
+    assert again["stores"] == 90
+    for name in ("store_status.csv", "menu_hours.csv", "timezones.csv"):
+        assert (tmp_path / "fleet" / name).read_bytes() == (tmp_path / "stores" / name).read_bytes()
+    with pytest.raises(ValueError):
+        run(tmp_path / "bad", stores=None, fleet=2)  # a fleet multiplies real stores: it needs real_dir

@@ -34,13 +34,16 @@ def generate(
     *,
     drop_hours: float = 0.01,
     drop_zones: float = 0.01,
+    fleet: float | None = None,
 ) -> dict[str, Any]:
     """Write store_status.csv, menu_hours.csv and timezones.csv into out_dir.
 
     ``stores=None`` means all real stores (with ``real_dir``) or
     DEFAULT_SYNTHETIC_STORES synthetic ones.  ``end`` naive = UTC.
     ``drop_hours`` / ``drop_zones``: share of real stores whose hours rows
-    (-> 24x7) / zone row (-> default zone) are dropped.
+    (-> 24x7) / zone row (-> default zone) are dropped. ``fleet`` (with
+    ``real_dir``, instead of ``stores``): that many times the real stores, the
+    extra ones cloned from real stores' hours and zones under new ids.
 
     Returns counts: rows per file (data lines, header excluded, bad rows
     included), ``polls`` (distinct valid polls), ``duplicate_polls`` /
@@ -62,8 +65,10 @@ def generate(
     rng_var = _rng(seed, 3)
     rng_bad = _rng(seed, 4)
 
+    if fleet is not None and (real_dir is None or stores is not None or fleet <= 0):
+        raise ValueError("fleet needs real_dir, a positive factor and no stores count")
     if real_dir is not None:
-        st = _real_stores(Path(real_dir), stores, rng_stores, drop_hours, drop_zones)
+        st = _real_stores(Path(real_dir), stores, rng_stores, drop_hours, drop_zones, fleet=fleet)
     else:
         st = _synthetic_stores(DEFAULT_SYNTHETIC_STORES if stores is None else stores, rng_stores)
     n_stores = st.ids.shape[0]

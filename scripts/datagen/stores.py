@@ -70,7 +70,8 @@ def _load_real(real_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _real_stores(
-    real_dir: Path, stores: int | None, rng: np.random.Generator, drop_hours: float, drop_zones: float
+    real_dir: Path, stores: int | None, rng: np.random.Generator, drop_hours: float, drop_zones: float,
+    fleet: float | None = None,
 ) -> StoreSet:
     hours, zones = _load_real(real_dir)
     # stable order: the zone file's order (it lists nearly every store), then
@@ -78,6 +79,9 @@ def _real_stores(
     order = pd.unique(pd.concat([zones["store_id"], hours["store_id"]], ignore_index=True))
     n_real = len(order)
     n = n_real if stores is None else stores
+    if fleet is not None:
+        # `fleet` times the real fleet: the real stores, then clones with new ids (below)
+        n = int(round(fleet * n_real))
     if n <= 0:
         raise ValueError("stores must be positive")
     pick = min(n, n_real)

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from sqlalchemy import Connection, Engine, Row
 
-from models import loads, store_data, store_writes
+from models import loads, retention, store_data, store_writes
 from models.db import read_tx, write_tx
 from services.ingest.csv_input import RefusedFileError, locate_inputs, read_table
 from services.ingest.kinds import KINDS, FileKind, OpenPoll, Rows
@@ -46,14 +46,15 @@ class _Parsed:
 
 def load_directory(
     engine: Engine, directory: Path, settle_seconds: float = 0.0, max_wait_seconds: float | None = None,
-    progress: Progress | None = None, lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    progress: Progress | None = None, lock_timeout: float = LOCK_TIMEOUT_SECONDS, retention_days: int = 0,
 ) -> LoadResult:
     """Load whatever of the three files `directory` holds; all writes in one transaction.
 
     With `settle_seconds` > 0 (the running service) a file that changed less than that long ago
     is waited for, up to `max_wait_seconds` (default five settle times); one still changing then
     is left for the next load (status `unsettled`). LockTimeout if another load holds the load
-    lock for longer than `lock_timeout` seconds.
+    lock for longer than `lock_timeout` seconds. With `retention_days` > 0, polls older than that
+    many days before the newest poll are then pruned in short batches (POLL_RETENTION_DAYS).
     """
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
     report = progress or (lambda fraction, what: None)
@@ -86,11 +87,17 @@ def load_directory(
         except Exception as exc:
             _record_failure(engine, started_at, directory, load, exc)
             raise
+        if retention_days > 0:
+            # After the load's own commit, in batches of their own: readers and the API's writes
+            # wait at most for one batch, never for the whole prune.
+            report(0.99, "pruning old polls")
+            load.pruned = retention.prune_polls(engine, retention_days)
     report(1.0, "done")
     load.seconds = time.monotonic() - started
     log.info(
         "load of %s finished in %.2fs: %s", directory, load.seconds,
-        "; ".join(f"{f.kind} {f.status} ({f.rows_loaded} rows, {f.rejected} rejected)" for f in results),
+        "; ".join(f"{f.kind} {f.status} ({f.rows_loaded} rows, {f.rejected} rejected)" for f in results)
+        + (f"; {load.pruned} old polls pruned" if load.pruned else ""),
     )
     return load
 

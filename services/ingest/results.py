@@ -32,6 +32,8 @@ class LoadResult:
     changed: bool = False
     data_version: int = 0
     seconds: float = 0.0
+    # Polls deleted after the load for being older than POLL_RETENTION_DAYS before the newest.
+    pruned: int = 0
 
     @property
     def ok(self) -> bool:

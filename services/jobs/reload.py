@@ -31,8 +31,11 @@ class ReloadState:
 
 
 class ReloadScheduler:
-    def __init__(self, engine: Engine, csv_dir: Path, interval_seconds: int, settle_seconds: float = 0.0) -> None:
+    def __init__(
+        self, engine: Engine, csv_dir: Path, interval_seconds: int, settle_seconds: float = 0.0, retention_days: int = 0,
+    ) -> None:
         self.engine = engine
+        self.retention_days = retention_days  # POLL_RETENTION_DAYS: prune after each load
         self.csv_dir = csv_dir
         self.interval_seconds = interval_seconds
         self.settle_seconds = settle_seconds  # wait for files still being written (SPEC 1)
@@ -67,7 +70,8 @@ class ReloadScheduler:
     def run_once(self) -> LoadResult | None:
         self.state.running = True
         try:
-            result = load_directory(self.engine, self.csv_dir, settle_seconds=self.settle_seconds, lock_timeout=0)
+            result = load_directory(self.engine, self.csv_dir, settle_seconds=self.settle_seconds, lock_timeout=0,
+                                    retention_days=self.retention_days)
             self.state.last_error = None
             if not result.ok:
                 log.warning("reload of %s loaded nothing: %s", self.csv_dir,

@@ -154,7 +154,29 @@ def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
 def write_report_rows(frame: pd.DataFrame, out: TextIO) -> None:
     """The report CSV (SPEC 2.5, or 5.2 for a range report: the frame's own columns) onto an
     open text stream."""
-    frame.to_csv(out, index=False, float_format="%.15g", lineterminator="\n")
+    _with_fast_decimals(frame).to_csv(out, index=False, float_format="%.15g", lineterminator="\n")
+
+
+def _with_fast_decimals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns already rounded to 2 decimals, as the text `%.15g` gives them, formatted
+    by NumPy: pandas formats floats one Python call at a time (a third of a fresh report)."""
+    changed = {}
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        if values.dtype.kind != "f" or len(values) == 0:
+            continue
+        finite = np.isfinite(values)
+        shown = values[finite]
+        if np.signbit(shown).any() or (shown >= 1e12).any() or (np.round(shown, 2) != shown).any():
+            continue  # not this simple shape: leave it to pandas
+        cents = np.rint(shown * 100).astype(np.int64)
+        whole, frac = (cents // 100).astype(str), cents % 100
+        tail = np.where(frac == 0, "", np.where(frac % 10 == 0, np.char.add(".", (frac // 10).astype(str)),
+                                                np.char.add(".", np.char.zfill(frac.astype(str), 2))))
+        text = np.full(len(values), "", dtype=object)  # NaN: an empty field, as pandas writes it
+        text[finite] = np.char.add(whole, tail)
+        changed[column] = text
+    return frame.assign(**changed) if changed else frame
 
 
 def report_csv_text(frame: pd.DataFrame) -> str:

@@ -1,0 +1,60 @@
+"""What the report-writing commands share: checking `--out`/`--store-id`, writing the CSV, and
+turning service errors into click errors (exit 1, or 2 for a usage error)."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+import pandas as pd
+from sqlalchemy.exc import DBAPIError
+
+from models.db import describe_database_error
+from runtime import Runtime
+from services.reports.builder import NoDataError, write_report_csv, write_report_rows
+from services.reports.spec import InvalidReport
+from services.reports.store_ids import InvalidStoreId, clean_store_ids
+
+
+def out_is_stdout(out: Path) -> bool:
+    """`-` is standard output; any other path needs an existing folder (never created)."""
+    if str(out) == "-":
+        return True
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+    return False
+
+
+def wanted_store_ids(runtime: Runtime, store_ids: tuple[str, ...]) -> list[str] | None:
+    try:
+        return clean_store_ids(store_ids, runtime.config.max_store_ids) if store_ids else None
+    except InvalidStoreId as exc:
+        raise click.BadParameter(str(exc), param_hint="--store-id") from None
+
+
+def write_frame(frame: pd.DataFrame, out: Path) -> None:
+    if str(out) == "-":
+        write_report_rows(frame, sys.stdout)
+    else:
+        write_report_csv(frame, out)
+
+
+@contextmanager
+def report_errors(runtime: Runtime, out: Path) -> Iterator[None]:
+    try:
+        yield
+    except InvalidReport as exc:
+        raise click.UsageError(str(exc)) from None
+    except NoDataError as exc:
+        raise click.ClickException(str(exc)) from None
+    except DBAPIError as exc:
+        raise click.ClickException(describe_database_error(runtime.config.database_url, exc, detail=True)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def echo_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
