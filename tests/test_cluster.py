@@ -92,22 +92,40 @@ class Worker:
         self.proc.wait(10)
 
 
+def same_report_asks(engine: Engine) -> list[dict]:
+    """Ways of asking for the whole report at the newest poll that give the CSV of `flask report`
+    but differ in parameters, so none reuses the result of another (or of an earlier report)."""
+    with engine.connect() as conn:
+        stores = sorted(r[0] for r in conn.execute(text("SELECT store_id FROM stores")))
+        newest = conn.execute(text("SELECT MAX(ts_us) FROM polls")).scalar_one()
+    as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(newest) // 1_000_000))
+    return [{"store_id": stores}, {"as_of": as_of}, {"store_id": stores, "as_of": as_of}]
+
+
 @contextmanager
-def running_task_held(engine: Engine, timeout: float = 30.0) -> Iterator[tuple[int, str]]:
-    """Wait for a task to be running, then hold a write lock on it: its holder stays mid-shard
-    (its next write blocks) until the block ends. Yields (task id, lease owner)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with write_tx(engine) as conn:
-            lock = "" if engine.dialect.name == "sqlite" else " FOR UPDATE"
-            row = conn.execute(text(
-                "SELECT id, lease_owner FROM report_tasks WHERE status = 'running' ORDER BY id LIMIT 1" + lock
-            )).first()
-            if row is not None:
-                yield int(row[0]), str(row[1])
-                return
-        assert time.monotonic() < deadline, "no task started running"
-        time.sleep(0.005)
+def running_task_held(engine: Engine, api: ServerProcess, timeout: float = 30.0) -> Iterator[tuple[str, str]]:
+    """Trigger a report on `api` and wait for one of its tasks to be running, then hold a write
+    lock on it: its holder stays mid-shard (its next write blocks) until the block ends. A report
+    that finished before it was seen running is asked again with other parameters (same CSV).
+    Yields (report id, lease owner)."""
+    for ask in same_report_asks(engine):
+        report_id = api.trigger(json_body=ask)
+        deadline = time.monotonic() + timeout
+        while True:
+            with write_tx(engine) as conn:
+                lock = "" if engine.dialect.name == "sqlite" else " FOR UPDATE"
+                rows = conn.execute(text(
+                    "SELECT status, lease_owner FROM report_tasks WHERE report_id = :r ORDER BY id" + lock
+                ), {"r": report_id}).all()
+                running = [row for row in rows if row[0] == "running"]
+                if running:
+                    yield report_id, str(running[0][1])
+                    return
+            if rows and all(row[0] in ("complete", "failed") for row in rows):
+                break  # too quick to be seen running: ask again
+            assert time.monotonic() < deadline, f"no task of report {report_id} started running: {rows}"
+            time.sleep(0.005)
+    raise AssertionError("every report finished before a task was seen running")
 
 
 def owner_pid(owner: str) -> int:
@@ -130,6 +148,13 @@ def assert_nothing_leased_is_taken_over(engine: Engine, api: ServerProcess, expe
     assert api.get("/get_report/heldelsewhere").json()["status"] == "Running"
 
 
+# Celery tests share the test vhost / Redis database and the default queue: under pytest-xdist
+# (scripts/test.sh runs `--dist loadgroup`) they all run on one worker, one after the other, so no
+# test's worker takes another test's tasks.
+CELERY_BROKERS = pytest.mark.xdist_group("celery-brokers")
+
+
+@CELERY_BROKERS
 @pytest.mark.mysql
 @pytest.mark.parametrize("broker", ["rabbitmq", "redis"])
 def test_celery_workers_and_two_api_processes_on_mysql(broker: str, mysql_url: str, tmp_path: Path) -> None:
@@ -153,8 +178,7 @@ def test_celery_workers_and_two_api_processes_on_mysql(broker: str, mysql_url: s
         assert report_jobs.get(engine, first).shards_total == 3
 
         # a worker killed mid-shard: the report still completes, identical
-        second = apis[0].trigger()
-        with running_task_held(engine) as (_task_id, owner):
+        with running_task_held(engine, apis[0]) as (second, owner):
             answer = apis[1].get(f"/get_report/{second}").json()
             assert answer["status"] == "Running" and 0 <= answer["progress"] < 1
             victim = next(w for w in workers if w.owns(owner_pid(owner)))
@@ -185,8 +209,7 @@ def test_two_threads_processes_on_one_sqlite_file(tmp_path: Path) -> None:
         assert apis[1].wait_report(first).text == expected
 
         # the process running a report dies mid-report: the other one takes it over
-        second = apis[0].trigger()
-        with running_task_held(engine) as (_task_id, owner):
+        with running_task_held(engine, apis[0]) as (second, owner):
             assert owner_pid(owner) == apis[0].proc.pid
             answer = apis[1].get(f"/get_report/{second}").json()
             assert answer["status"] == "Running" and 0 <= answer["progress"] < 1

@@ -114,10 +114,11 @@ def test_cr_only_line_ends_load(runtime, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content, said", [
-    (gzip.compress((POLL_HEADER + "a,active,2023-01-22 10:00:00\n").encode()), "gzip"),
+    # mtime=0: the same bytes in every process (pytest-xdist workers must collect the same tests)
+    (gzip.compress((POLL_HEADER + "a,active,2023-01-22 10:00:00\n").encode(), mtime=0), "gzip"),
     ((POLL_HEADER + "a,active,2023-01-22 10:00:00\n").encode("utf-16"), "UTF-16"),
     (bytes(range(256)) * 20, "not CSV text"),
-])
+], ids=["gzip", "utf-16", "binary"])
 def test_a_file_that_is_not_csv_text_is_refused_and_the_others_load(runtime, tmp_path: Path, content: bytes, said: str) -> None:
     folder = write_inputs(tmp_path / "in", hours=HOURS, zones=ZONES)
     (folder / "store_status.csv").write_bytes(content)

@@ -90,6 +90,7 @@ class ServerProcess:
         cwd: Path = ROOT,
     ) -> None:
         self.port = port or free_port()
+        self._own_port = port is None  # picked here: may be picked again if another process took it
         self.name = name
         self.log_path = Path(log_path)
         self.cwd = cwd
@@ -112,8 +113,26 @@ class ServerProcess:
     # -- life cycle ------------------------------------------------------------------------
     def start(self, timeout: float = 30.0, wait: bool = True) -> ServerProcess:
         assert self.proc is None, "already started"
-        if port_open(self.port):
-            raise ServerError(f"port {self.port} is already taken")
+        for attempt in range(3):
+            if self._own_port and (attempt or port_open(self.port)):
+                self.port = free_port()  # tests run in parallel: another one's server got there first
+                self.env["PORT"] = str(self.port)
+            elif port_open(self.port):
+                raise ServerError(f"port {self.port} is already taken")
+            self._spawn()
+            if not wait:
+                return self
+            try:
+                self.wait_for_port(timeout)
+                break
+            except ServerError:
+                if not (self._own_port and self.proc.poll() is not None and "in use" in self.logs()):
+                    raise
+                self.proc = None  # lost the race for the port between free_port() and its bind()
+        self.wait_for_health(timeout)
+        return self
+
+    def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self.started_at = time.monotonic()
@@ -121,10 +140,6 @@ class ServerProcess:
                 [sys.executable, str(ROOT / "app.py")], cwd=self.cwd, env=self.env,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        if wait:
-            self.wait_for_port(timeout)
-            self.wait_for_health(timeout)
-        return self
 
     def wait_for_port(self, timeout: float = 30.0) -> float:
         """Block until the port accepts connections; returns the monotonic time it did."""
