@@ -154,3 +154,27 @@ def test_sharded_report_still_warns_about_store_ids_the_database_never_saw(engin
         assert runner.fetch(done).content.decode().count("\n") == 1 + 3
     finally:
         runner.shutdown()
+
+
+def test_work_of_a_dead_holder_runs_again_within_job_lease_seconds(engines, tmp_path: Path) -> None:
+    """SPEC 6: within JOB_LEASE_SECONDS of its holder's death, whatever the phase of the
+    heartbeat and of the other process's sweep."""
+    a, b = engines
+    lease_seconds = 2
+    holder = ReportRunner(a, FileStore(tmp_path), lease_seconds=lease_seconds)
+    other = ReportRunner(b, FileStore(tmp_path), lease_seconds=lease_seconds)
+    other.queue.close()
+    recorder = other.queue = _Recorder()
+    try:
+        report_jobs.create(a, "r", PARAMS)
+        assert report_tasks.claim(a, "r", 0, holder.context.leases.owner, now_us(), holder.context.leases.lease_us)
+        time.sleep(lease_seconds)  # held well past one lease by the heartbeat alone
+        assert report_tasks.expired(b, now_us()) == []
+        holder.context.leases.stop()  # the holder dies
+        died = time.monotonic()
+        other.start()
+        wait_until(lambda: recorder.sent == [("r", 0)], timeout=2 * lease_seconds)
+        assert time.monotonic() - died < lease_seconds
+    finally:
+        holder.shutdown()
+        other.shutdown()

@@ -623,7 +623,7 @@ def own_mariadb(tmp_path: Path) -> Iterator[MariaDB]:
 
 def test_database_outage_and_recovery(own_mariadb: MariaDB, tmp_path: Path, medium_data: Path, launch) -> None:
     # A short lease: the attempt that ran into the outage is retried by the lease sweep (SPEC 6),
-    # which passes every third of a lease.
+    # which passes every sixth of a lease.
     env = {"DATABASE_URL": own_mariadb.url("sm"), "CSV_DIR": medium_data, "REPORT_DIR": tmp_path / "reports",
            "REPORT_WORKERS": 1, "JOB_LEASE_SECONDS": 3}
     server = launch(env, name="outage")
@@ -647,7 +647,7 @@ def test_database_outage_and_recovery(own_mariadb: MariaDB, tmp_path: Path, medi
     def hit_by_outage() -> list[str]:
         logs = server.logs()
         return [r for r in ids if re.search(rf"report {r} shard \d+ attempt \d+ failed: database error", logs)]
-    wait_until(lambda: hit_by_outage() or all(f"report {r} complete" in server.logs() for r in ids), 30,
+    wait_until(lambda: hit_by_outage() or all(f"report {r} complete" in server.logs() for r in ids), 60,
                "a report to run into the outage")
     hit = hit_by_outage()
 

@@ -30,9 +30,12 @@ class Leases:
     and their own heartbeat thread, started on first use."""
 
     def __init__(self, engine: Engine, lease_seconds: int) -> None:
+        """SPEC 6: a dead holder's work must run again within JOB_LEASE_SECONDS (L). A lease
+        lasts 2L/3 and is renewed every L/6, and every process sweeps every L/6 (`sweep_interval`):
+        work is taken over at most L/6 + 2L/3 ≤ 5L/6 after its holder's last heartbeat."""
         self.engine = engine
-        self.lease_us = lease_seconds * 1_000_000
-        self.interval = max(lease_seconds / 3.0, 0.2)
+        self.lease_us = lease_seconds * 2_000_000 // 3
+        self.interval = max(lease_seconds / 6.0, 0.1)
         self._pid: int | None = None
         self._owner = ""
         self._lock = threading.Lock()
@@ -42,6 +45,10 @@ class Leases:
     def owner(self) -> str:
         self._ensure_started()
         return self._owner
+
+    @property
+    def sweep_interval(self) -> float:
+        return self.interval
 
     def until(self) -> int:
         """The expiry of a lease taken now."""

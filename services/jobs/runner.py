@@ -163,7 +163,7 @@ class ReportRunner:
         self._sweeper.start()
 
     def _sweep_loop(self) -> None:
-        interval = max(self.lease_seconds / 3.0, 0.2)
+        interval = self.context.leases.sweep_interval
         while True:
             try:
                 self.sweep()
