@@ -38,8 +38,8 @@ if answers; then exit 0; fi
 echo "MySQL: no server on $HOST:$PORT, trying to start one" >&2
 if [ ! -x /usr/sbin/mariadbd ] && [ ! -x /usr/sbin/mysqld ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "MySQL: installing mariadb-server" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server) >&2 || true
+    echo "installing mariadb-server (apt-get, --no-install-recommends)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server) >/dev/null 2>&1 || true
   fi
 fi
 start_server
