@@ -111,6 +111,14 @@
       if (text != null) { node.textContent = String(text); }
       return node;
     },
+    /* a table row saying that the table is empty */
+    placeholderRow: function (text, columns) {
+      var row = SM.util.el("tr", "placeholder");
+      var cell = SM.util.el("td", "muted", text);
+      cell.colSpan = columns;
+      row.appendChild(cell);
+      return row;
+    },
     /* "2023-01-23T12:00" or "…:05" typed in a datetime-local box, read as UTC -> "…:00Z";
      * "" -> null; unreadable -> undefined */
     inputToIso: function (value) {

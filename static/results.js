@@ -254,11 +254,7 @@
       fragment.appendChild(tr);
     });
     if (!a.incidents.length) {
-      var empty = u.el("tr", "placeholder");
-      var td = u.el("td", "muted", "No incident in this range.");
-      td.colSpan = 3;
-      empty.appendChild(td);
-      fragment.appendChild(empty);
+      fragment.appendChild(u.placeholderRow("No incident in this range.", 3));
     }
     els.incidents.tBodies[0].replaceChildren(fragment);
   }

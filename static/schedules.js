@@ -65,11 +65,7 @@
       fragment.appendChild(tr);
     });
     if (!schedules.length) {
-      var empty = u.el("tr", "placeholder");
-      var cell = u.el("td", "muted", "No schedules yet.");
-      cell.colSpan = 6;
-      empty.appendChild(cell);
-      fragment.appendChild(empty);
+      fragment.appendChild(u.placeholderRow("No schedules yet.", 6));
     }
     els.schedules.tBodies[0].replaceChildren(fragment);
   }
