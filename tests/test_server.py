@@ -646,7 +646,8 @@ def test_database_outage_and_recovery(own_mariadb: MariaDB, tmp_path: Path, medi
     # report finished before the database went away.
     def hit_by_outage() -> list[str]:
         logs = server.logs()
-        return [r for r in ids if re.search(rf"report {r} shard \d+ attempt \d+ failed: database error", logs)]
+        return [r for r in ids if re.search(rf"report {r} shard \d+ attempt \d+ failed: database error", logs)
+                or re.search(rf"report {r} shard \d+: cannot claim it yet \(database error", logs)]
     wait_until(lambda: hit_by_outage() or all(f"report {r} complete" in server.logs() for r in ids), 60,
                "a report to run into the outage")
     hit = hit_by_outage()

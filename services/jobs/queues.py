@@ -40,7 +40,14 @@ class ThreadQueue:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report")
 
     def enqueue(self, report_id: str, shard: int) -> None:
-        self._executor.submit(self._run, report_id, shard)
+        self._executor.submit(self._run_logged, report_id, shard)
+
+    def _run_logged(self, report_id: str, shard: int) -> None:
+        """The pool would keep an escaping exception in a future nobody reads: log it."""
+        try:
+            self._run(report_id, shard)
+        except Exception:
+            log.exception("report %s shard %d: the task stopped with an error", report_id, shard)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

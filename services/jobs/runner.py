@@ -70,6 +70,7 @@ class ReportRunner:
         self.queue: JobQueue = (
             CeleryQueue(celery_app) if celery_app is not None else ThreadQueue(workers, self.run_task)
         )
+        self.context.leases_hold_queued = self.queue.local
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 SAVE_RETRY_SECONDS = 30.0
+CLAIM_RETRY_SECONDS = 60.0
 
 
 class ReportWriteError(RuntimeError):
@@ -48,6 +49,7 @@ class JobContext:
     store: ReportStore
     leases: Leases
     cache: InputsCache
+    leases_hold_queued: bool = False  # queued shards are held by this process's heartbeat (threads)
 
 
 def cache_key(params: dict[str, Any], data_version: int) -> str:
@@ -62,7 +64,7 @@ def cache_key(params: dict[str, Any], data_version: int) -> str:
 def run_report_task(ctx: JobContext, report_id: str, shard: int) -> None:
     """Run shard `shard` of report `report_id`, if nobody else holds it and it is not done."""
     owner = ctx.leases.owner
-    task = report_tasks.claim(ctx.engine, report_id, shard, owner, now_us(), ctx.leases.lease_us)
+    task = _claim(ctx, report_id, shard, owner)
     if task is None:
         log.debug("report %s shard %d: done or held elsewhere", report_id, shard)
         return
@@ -95,6 +97,25 @@ def run_report_task(ctx: JobContext, report_id: str, shard: int) -> None:
         report_tasks.complete(ctx.engine, task.id, owner)
     except Exception as exc:  # every failure must end the attempt, whatever raised it
         _attempt_failed(ctx, task, exc)
+
+
+def _claim(ctx: JobContext, report_id: str, shard: int, owner: str) -> report_tasks.Claimed | None:
+    """Claim the shard, waiting out a database outage. A shard handed to this process's pool is
+    held by this process's heartbeat until it is claimed, so giving up here would strand it; a
+    worker's shard (held by the broker's lease) is given back after CLAIM_RETRY_SECONDS and the
+    lease sweep re-queues it."""
+    deadline = None if ctx.leases_hold_queued else time.monotonic() + CLAIM_RETRY_SECONDS
+    delay = 0.5
+    while True:
+        try:
+            return report_tasks.claim(ctx.engine, report_id, shard, owner, now_us(), ctx.leases.lease_us)
+        except DBAPIError as exc:
+            if deadline is not None and time.monotonic() > deadline:
+                raise
+            log.warning("report %s shard %d: cannot claim it yet (%s); trying again in %.1fs",
+                        report_id, shard, failure_message(exc), delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _merge(ctx: JobContext, report_id: str, params: dict[str, Any]) -> None:
