@@ -178,3 +178,30 @@ def test_work_of_a_dead_holder_runs_again_within_job_lease_seconds(engines, tmp_
     finally:
         holder.shutdown()
         other.shutdown()
+
+
+def test_a_queued_shard_waits_out_a_database_outage_instead_of_being_stranded(
+        engines, tmp_path: Path, monkeypatch) -> None:
+    """threads: a shard waiting in this process's pool is held by this process's heartbeat, so a
+    claim that fails (database down) must be tried again, or nothing would ever run it."""
+    from sqlalchemy.exc import OperationalError
+
+    a, _ = engines
+    load_directory(a, combine_examples(["ex1", "ex2"], tmp_path / "in"))
+    real_claim = report_tasks.claim
+    failures = []
+
+    def claim_while_down(*args, **kwargs):
+        if len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("claim", {}, Exception("(2003, \"Can't connect to MySQL server\")"))
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(report_tasks, "claim", claim_while_down)
+    runner = ReportRunner(a, FileStore(tmp_path / "out"), lease_seconds=2, workers=1)
+    try:
+        report = runner.submit(ReportRequest())
+        wait_until(lambda: report_jobs.get(a, report.id).status == "complete")
+        assert len(failures) == 2
+    finally:
+        runner.shutdown()
