@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import combine_examples
+from support.waiting import wait_until
 from models import report_jobs, report_tasks
 from models.db import init_schema, make_engine
 from services.ingest.loader import load_directory
@@ -27,13 +28,6 @@ def engines(database_url: str):
     yield first, second
     first.dispose()
     second.dispose()
-
-
-def wait_until(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_two_claimers_racing_for_one_task_get_it_once(engines) -> None:
@@ -131,7 +125,7 @@ def test_sharded_report_is_byte_identical_to_the_foreground_report(engines, tmp_
     runners = [ReportRunner(e, DatabaseStore(e), lease_seconds=2, shards=shards, workers=2) for e in (a, b)]
     try:
         report = runners[0].submit(ReportRequest())
-        wait_until(lambda: report_jobs.get(b, report.id).status == "complete")
+        wait_until(lambda: report_jobs.get(b, report.id).status == "complete", 20, "the report to complete")
         stored = runners[1].fetch(report_jobs.get(b, report.id))
         assert stored.content.decode() == expected
         assert report_jobs.get(a, report.id).shards_total == shards
@@ -147,7 +141,7 @@ def test_sharded_report_still_warns_about_store_ids_the_database_never_saw(engin
     try:
         wanted = ("store-1", "store-2", "store-3", "no-such-store")
         report = runner.submit(ReportRequest(store_ids=wanted))
-        wait_until(lambda: report_jobs.get(a, report.id).status == "complete")
+        wait_until(lambda: report_jobs.get(a, report.id).status == "complete", 20, "the report to complete")
         done = report_jobs.get(a, report.id)
         assert done.shards_total == 3
         assert "no-such-store" in (done.warnings or "")
@@ -173,7 +167,7 @@ def test_work_of_a_dead_holder_runs_again_within_job_lease_seconds(engines, tmp_
         holder.context.leases.stop()  # the holder dies
         died = time.monotonic()
         other.start()
-        wait_until(lambda: recorder.sent == [("r", 0)], timeout=2 * lease_seconds)
+        wait_until(lambda: recorder.sent == [("r", 0)], 2 * lease_seconds, "the dead holder's shard to be re-queued")
         assert time.monotonic() - died < lease_seconds
     finally:
         holder.shutdown()
@@ -201,7 +195,7 @@ def test_a_queued_shard_waits_out_a_database_outage_instead_of_being_stranded(
     runner = ReportRunner(a, FileStore(tmp_path / "out"), lease_seconds=2, workers=1)
     try:
         report = runner.submit(ReportRequest())
-        wait_until(lambda: report_jobs.get(a, report.id).status == "complete")
+        wait_until(lambda: report_jobs.get(a, report.id).status == "complete", 20, "the report to complete")
         assert len(failures) == 2
     finally:
         runner.shutdown()
