@@ -5,12 +5,14 @@ import click
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
 
+from controllers.cli_output import start_command
 from runtime import runtime_of
 from services.access import keys
 from services.access.principal import ROLES
 
 
 def _engine(app: Flask):  # noqa: ANN202 (an Engine; kept local to the CLI)
+    start_command()
     runtime = runtime_of(app)
     try:
         runtime.ensure_schema()

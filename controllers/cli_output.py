@@ -2,6 +2,9 @@
 turning service errors into click errors (exit 1, or 2 for a usage error)."""
 from __future__ import annotations
 
+import atexit
+import gc
+import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +19,22 @@ from runtime import Runtime
 from services.reports.builder import NoDataError, write_report_csv, write_report_rows
 from services.reports.spec import InvalidReport
 from services.reports.store_ids import InvalidStoreId, clean_store_ids
+
+
+def start_command() -> None:
+    """Log lines on stderr, and no garbage collection of the libraries' objects.
+
+    The hundreds of thousands of objects that importing pandas, SQLAlchemy and Flask made live
+    as long as the process: frozen, the collector stops walking them during the command and at
+    its end (there a last collection cost a quarter of a second, a fifth of a small report's run,
+    only to free memory the operating system takes back anyway).
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    gc.freeze()
+    atexit.unregister(gc.freeze)  # once, however many commands a process runs (the tests)
+    atexit.register(gc.freeze)
 
 
 def out_is_stdout(out: Path) -> bool:

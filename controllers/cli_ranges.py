@@ -7,7 +7,7 @@ from typing import Any, Callable
 import click
 from flask import Flask
 
-from controllers.cli_output import echo_warnings, out_is_stdout, report_errors, wanted_store_ids, write_frame
+from controllers.cli_output import echo_warnings, out_is_stdout, report_errors, start_command, wanted_store_ids, write_frame
 from runtime import runtime_of
 from services.ingest.parsing import parse_instant
 from services.reports.ranges import compute_range_data, incidents_frame
@@ -55,6 +55,7 @@ def register_range_cli(app: Flask) -> None:
     def incidents(range_from: str | None, range_to: str | None, last_hours: float | None,
                   store_ids: tuple[str, ...], out: Path) -> None:
         """Write every incident (maximal inactive business interval) of a range as CSV."""
+        start_command()
         if range_from is None and last_hours is None:
             raise click.UsageError("give --from or --last-hours")
         to_stdout = out_is_stdout(out)

@@ -5,15 +5,19 @@ caller's read transaction so that all of it sees the same data.
 """
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, Row
 
+from models.db import read_tx
 from models.store_data import data_version, is_mysql, latest_poll_us, placeholders, store_keys
 
+log = logging.getLogger(__name__)
 
 Filter = tuple[str, list[int]]  # an SQL fragment and its bound integers
 
@@ -88,8 +92,7 @@ def read_report_inputs(
         raise RuntimeError(f"more than {MAX_PACKED_STORE_KEY} stores: beyond what the packed poll read supports")
     by_store = only_keys("store_key")
     polls = _fetch_polls(conn, lo, hi, by_store)
-    hours = _fetch_frame(conn, "SELECT store_key, day, start_s, end_s FROM business_hours WHERE 1=1", by_store,
-                         ["store", "day", "start_s", "end_s"])
+    hours = _fetch_hours(conn, by_store)
     zones = _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", by_store, ["store", "tz"])
     return ReportInputs(polls, hours, zones, stores, latest_us=latest, lo_us=lo, hi_us=hi, data_version=version)
 
@@ -104,6 +107,33 @@ def _fetch_frame(conn: Connection, sql: str, where: Filter, columns: list[str]) 
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
+def _fetch_hours(conn: Connection, key_filter: Filter) -> pd.DataFrame:
+    """Business hours, packed like the polls below (a row costs PyMySQL several µs a field),
+    in (store, day, start, end) order."""
+    packed_expr = f"((store_key * 8 + day) * {2**_SECONDS_BITS} + start_s) * {2**_SECONDS_BITS} + end_s"
+    group = " GROUP BY store_key DIV 4096" if is_mysql(conn) else ""  # MySQL: rows below its packet limit
+    _prepare_session(conn)
+    sql = f"SELECT group_concat({packed_expr}) FROM business_hours WHERE 1=1{key_filter[0]}{group}"
+    packed = np.sort(_parse_packed(conn.exec_driver_sql(sql, tuple(key_filter[1]))))
+    seconds_mask = (1 << _SECONDS_BITS) - 1
+    return pd.DataFrame({
+        "store": packed >> (2 * _SECONDS_BITS + 3),
+        "day": (packed >> (2 * _SECONDS_BITS)) & 7,
+        "start_s": (packed >> _SECONDS_BITS) & seconds_mask,
+        "end_s": packed & seconds_mask,
+    })
+
+
+_SECONDS_BITS = 17  # a time of day in seconds, 0 to 86,400
+
+
+def _parse_packed(result: Iterable[Row[Any]]) -> np.ndarray:
+    """The integers of the comma-separated texts that GROUP_CONCAT returned, in one NumPy pass."""
+    chunks = [row[0] for row in result if row[0]]
+    text = ",".join(c.decode() if isinstance(c, (bytes, bytearray)) else c for c in chunks)
+    return np.fromstring(text, sep=",", dtype=np.int64) if text else np.zeros(0, dtype=np.int64)
+
+
 # Polls are the bulk of a report's read. Fetching 1.8M rows costs ~0.75 µs a row in sqlite3 and
 # several µs in PyMySQL; instead each poll is packed into one integer (store, time since the
 # slice start, status) and the database concatenates them into a few long strings, which
@@ -115,15 +145,79 @@ MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1) - 1  # about 4 million stores
 
 
 def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
-    """Every poll in [lo_us, hi_us]."""
+    """Every poll in [lo_us, hi_us]; a long window is read as two halves on two connections."""
+    bounds = [(base, min(base + _SLICE_US - 1, hi_us)) for base in range(int(lo_us), int(hi_us) + 1, _SLICE_US)]
+    if not bounds:
+        return _fetch_slice(conn, lo_us, lo_us - 1, key_filter)
+    older: list[tuple[int, int]] = []
+    if hi_us - lo_us >= PARALLEL_MIN_SPAN_US and _has_other_connections(conn):
+        if len(bounds) == 1:
+            middle = (lo_us + hi_us) // 2
+            bounds = [(lo_us, middle), (middle + 1, hi_us)]
+        older, bounds = bounds[: len(bounds) // 2], bounds[len(bounds) // 2 :]
+    reader = _SecondReader(conn.engine, snapshot_marker(conn), older, key_filter) if older else None
+    _prepare_session(conn)
+    parts = [_fetch_slice(conn, lo, hi, key_filter) for lo, hi in bounds]
+    if reader is not None:
+        earlier = reader.result()
+        if earlier is None:  # its snapshot was not this one (a load or a prune came between)
+            earlier = [_fetch_slice(conn, lo, hi, key_filter) for lo, hi in older]
+        parts = earlier + parts
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+# Reading 8 days of 1.8M polls takes ~0.25 s of SQLite's own work (outside the GIL) and more of
+# MariaDB's: two connections reading two halves use both cores. Below a day it is not worth a
+# connection.
+PARALLEL_MIN_SPAN_US = 86_400 * 1_000_000
+
+
+def _has_other_connections(conn: Connection) -> bool:
+    """A second connection sees the same database (not so for an in-memory SQLite one)."""
+    return conn.engine.url.database not in (None, "", ":memory:")
+
+
+def snapshot_marker(conn: Connection) -> tuple[int, int | None]:
+    """What tells two snapshots' polls apart: every write of polls is a load (which makes a new
+    data version) or a retention batch (which deletes the oldest instants, so moves the oldest
+    poll). Equal markers, equal polls."""
+    oldest = conn.exec_driver_sql("SELECT MIN(ts_us) FROM polls").scalar()
+    return data_version(conn), None if oldest is None else int(oldest)
+
+
+class _SecondReader:
+    """Reads slices of polls in a thread on a connection of its own, in a snapshot it checks
+    against the caller's; `result()` is None when the snapshots differ or the read failed (the
+    caller then reads those slices itself)."""
+
+    def __init__(self, engine: Engine, marker: tuple[int, int | None], bounds: list[tuple[int, int]],
+                 key_filter: Filter) -> None:
+        self._args = (engine, marker, bounds, key_filter)
+        self._parts: list[pd.DataFrame] | None = None
+        self._thread = threading.Thread(target=self._run, name="polls-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        engine, marker, bounds, key_filter = self._args
+        try:
+            with read_tx(engine) as conn:
+                if snapshot_marker(conn) != marker:
+                    log.info("polls: the second reader's snapshot differs; read on one connection")
+                    return
+                _prepare_session(conn)
+                self._parts = [_fetch_slice(conn, lo, hi, key_filter) for lo, hi in bounds]
+        except Exception as exc:  # the caller's own connection reads them instead
+            log.warning("polls: second reader failed (%s: %s); read on one connection", type(exc).__name__, exc)
+
+    def result(self) -> list[pd.DataFrame] | None:
+        self._thread.join()
+        return self._parts
+
+
+def _prepare_session(conn: Connection) -> None:
     if is_mysql(conn):
         # GROUP_CONCAT results are capped per row: group by hour to keep each row small.
         conn.exec_driver_sql("SET SESSION group_concat_max_len = 1073741824")
-    parts = [_fetch_slice(conn, base, min(base + _SLICE_US - 1, hi_us), key_filter)
-             for base in range(int(lo_us), int(hi_us) + 1, _SLICE_US)]
-    if len(parts) == 1:
-        return parts[0]
-    return pd.concat(parts, ignore_index=True) if parts else _fetch_slice(conn, lo_us, lo_us - 1, key_filter)
 
 
 def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
@@ -136,9 +230,7 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -
         sql = f"SELECT GROUP_CONCAT({packed_expr}) FROM polls {where} GROUP BY ts_us DIV 3600000000"
     else:
         sql = f"SELECT group_concat({packed_expr}) FROM polls {where}"
-    chunks = [row[0] for row in conn.exec_driver_sql(sql, params) if row[0]]
-    text = ",".join(c.decode() if isinstance(c, (bytes, bytearray)) else c for c in chunks)
-    packed = np.fromstring(text, sep=",", dtype=np.int64) if text else np.zeros(0, dtype=np.int64)
+    packed = _parse_packed(conn.exec_driver_sql(sql, params))
     return pd.DataFrame(
         {
             "store": packed >> (_TIME_BITS + 1),
