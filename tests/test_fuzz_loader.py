@@ -21,12 +21,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import available_timezones
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
 from models.db import init_schema, make_engine
+from services.ingest.csv_input import read_table
+from services.ingest.kinds import KINDS
+from services.ingest.parsing import parse_timestamp_spans, parse_timestamps
 from services.ingest.loader import load_directory
 
 FUZZ = settings(
@@ -501,6 +506,10 @@ GOOD_US = good_timestamp(GOOD)
     (f'"a\nb",active,{GOOD}\nc,maybe,{GOOD}\n\x00\n', set(), [2, 4, 5]),
     # a quoted line break and a lone CR used to cancel out in the fast reader's line count
     (f'"a\nb",active,{GOOD}\nc,maybe,{GOOD}\nd\re,active,{GOOD}\n', {"e"}, [2, 4, 5]),
+    # a fraction of ten or more digits: its zone was looked for past the end of the bytes, and
+    # the IndexError refused the whole file
+    (f"a,active,2023-01-22 10:00:00.1234567890 UTC\nb,active,{GOOD}\nc,active,2023-01-22 10:00:00.123456789012\n",
+     {"b"}, [2, 4]),
     # pandas reads "now" and "today" as the clock
     (f"a,active,now\nb,active, today \nc,active,NOW\nd,active,{GOOD}\n", {"d"}, [2, 3, 4]),
     # a field beyond the csv module's limit on the first data row used to raise out of the loader
@@ -519,3 +528,46 @@ def test_found_by_fuzzing_non_ascii_digits_in_hours(loader: Loader) -> None:
     result = loader.load("menu_hours.csv", body.encode())
     assert loader.hours() == {("c", 1, 9 * 3600, 17 * 3600)}
     assert [r.line for r in result.rejections] == [2, 3]
+
+
+# -- property e: timestamps parsed from the file's bytes equal those parsed from strings ----------
+# A plain poll file (no quote, no CR, every line as wide as the header) leaves its timestamps in
+# the bytes read (no Python string per row); anything else is read as strings. Both must agree.
+
+@FUZZ
+@given(layout=layouts(POLL_COLUMNS), rows=st.lists(poll_rows(), min_size=1, max_size=40),
+       tail=st.sampled_from(["", "x,active,2023-01-22 10:00:0", "y,active,2023-01-22 10:00:00"]))
+def test_timestamps_read_from_the_bytes_equal_those_read_as_strings(layout, rows, tail: str) -> None:
+    payload, _ = write_csv(layout, rows, POLL_COLUMNS)
+    if tail and (layout[2] is False):  # a last line without its line end, as a writer leaves it
+        payload += tail.encode()
+    columns = KINDS["polls"].columns
+    as_text = read_table(payload, columns, "t")
+    as_bytes = read_table(payload, columns, "t", as_bytes=("timestamp_utc",))
+    plain = b'"' not in payload and b"\r" not in payload and all(cells for _, cells, _ in rows)
+    event(f"read from the bytes: {bool(as_bytes.spans)}")
+    assert bool(as_bytes.spans) == plain
+    assert (as_bytes.lines == as_text.lines).all() and as_bytes.open_line == as_text.open_line
+    everything = np.ones(len(as_text.lines), dtype=bool)
+    for column in columns:
+        assert list(as_bytes.strings(column, everything)) == list(as_text.strings(column, everything))
+    if plain:
+        spans = as_bytes.spans["timestamp_utc"]
+        micros, ok = parse_timestamp_spans(spans.data, spans.starts, spans.lengths)
+        expected_micros, expected_ok = parse_timestamps(as_text.frame["timestamp_utc"])
+        assert (ok == expected_ok).all()
+        assert (micros[ok] == expected_micros[ok]).all()
+
+
+@pytest.mark.parametrize("stamp", [
+    "2023-01-22 10:00:00", "2023-01-22 10:00:00.123456789 UTC", " 2023-01-22 10:00:00", "2023-01-22T10:00:00+05:30",
+    "２０２３-01-22 10:00:00", "2023-01-22 10:00:00.1234567890123456789 UTC", "", "2023-01-22 10:00:0",
+])
+def test_a_timestamp_at_the_very_end_of_the_bytes(stamp: str) -> None:
+    """The last value of a piece can end fewer than a value's width before the bytes do."""
+    payload = f"store_id,status,timestamp_utc\na,active,{stamp}".encode()
+    table = read_table(payload, KINDS["polls"].columns, "t", as_bytes=("timestamp_utc",))
+    spans = table.spans["timestamp_utc"]
+    micros, ok = parse_timestamp_spans(spans.data, spans.starts, spans.lengths)
+    expected_micros, expected_ok = parse_timestamps(pd.Series([stamp], dtype=object))
+    assert ok.tolist() == expected_ok.tolist() and micros[ok].tolist() == expected_micros[ok].tolist()

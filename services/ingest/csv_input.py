@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,20 @@ class MissingColumnError(RefusedFileError):
 
 
 @dataclass
+class ByteSpans:
+    """A column left in the file's bytes: where each row's value starts and how long it is."""
+
+    data: np.ndarray  # the bytes read, uint8
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    def strings(self, rows: np.ndarray) -> np.ndarray:
+        """The values of some rows as strings (those a message quotes)."""
+        return np.array([self.data[s : s + n].tobytes().decode("utf-8")
+                         for s, n in zip(self.starts[rows].tolist(), self.lengths[rows].tolist())], dtype=object)
+
+
+@dataclass
 class RawTable:
     """A file's rows as strings under canonical column names, with 1-based file line numbers."""
 
@@ -48,6 +62,15 @@ class RawTable:
     broken_reasons: list[str]
     # The last line when no line end follows it yet: maybe a line its writer has not finished.
     open_line: int | None = None
+    # Columns asked for as bytes (`read_table`'s `as_bytes`) when the text allowed it; they are
+    # then not in `frame`.
+    spans: dict[str, ByteSpans] = field(default_factory=dict)
+
+    def strings(self, column: str, rows: np.ndarray) -> np.ndarray:
+        """The values of `column` in the rows selected by `rows` (a mask or indexes)."""
+        if column in self.spans:
+            return self.spans[column].strings(np.arange(len(self.lines))[rows])
+        return self.frame[column].to_numpy(dtype=object)[rows]
 
 
 def locate_inputs(directory: Path, names: dict[str, tuple[str, ...]]) -> dict[str, Path | None]:
@@ -85,17 +108,19 @@ def _resolve_columns(wanted: Columns, header: list[str], label: str) -> dict[str
     return resolved
 
 
-def read_table(data: bytes, wanted: Columns, label: str, first_line: int = 1) -> RawTable:
+def read_table(data: bytes, wanted: Columns, label: str, first_line: int = 1, as_bytes: tuple[str, ...] = ()) -> RawTable:
     """Parse a whole CSV (header included); `first_line` is the file line of the header.
 
+    Columns named in `as_bytes` are left as spans of `data` when the text is plain (see
+    `_read_plain`): a column of millions of distinct values costs pandas a Python string each.
     Raises RefusedFileError when the bytes are not CSV text or a required column is missing.
     """
     _refuse_if_not_text(data, label)
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         # CR-only line ends (old Mac exports): every CR ends a line, as pandas' parser and the
         # line numbers below expect.
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    header_line = data.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+    header_line = _first_line(data).decode("utf-8-sig").rstrip("\r")
     header = next(csv.reader([header_line]), [])
     columns = _resolve_columns(wanted, header, label)
     open_line = None
@@ -103,7 +128,10 @@ def read_table(data: bytes, wanted: Columns, label: str, first_line: int = 1) ->
         open_line = first_line + data.count(b"\n")
     table = None
     if b"\x00" not in data:
-        table = _read_fast(data, columns, len(header), first_line)
+        if as_bytes:
+            table = _read_plain(data, columns, len(header), first_line, as_bytes)
+        if table is None:
+            table = _read_fast(data, columns, len(header), first_line)
     if table is None:
         log.info("%s: irregular CSV, reading it row by row", label)
         table = _read_careful(data.decode("utf-8-sig", errors="replace"), columns, len(header), first_line)
@@ -111,12 +139,18 @@ def read_table(data: bytes, wanted: Columns, label: str, first_line: int = 1) ->
     return table
 
 
+def _first_line(data: bytes) -> bytes:
+    """The header line (without copying the rest, as `split` would: a piece is 128 MB)."""
+    end = data.find(b"\n")
+    return data if end < 0 else data[:end]
+
+
 def _refuse_if_not_text(data: bytes, label: str) -> None:
     """Compressed, binary or UTF-16 files are refused with what they look like."""
     for signature, what in _NOT_TEXT_SIGNATURES.items():
         if data.startswith(signature):
             raise RefusedFileError(f"{label}: not CSV text: the file looks {what}")
-    header_line = data.split(b"\n", 1)[0].split(b"\r", 1)[0]
+    header_line = _first_line(data).split(b"\r", 1)[0]
     if b"\x00" in header_line:
         raise RefusedFileError(f"{label}: not CSV text: binary data (NUL bytes) in the header line")
     try:
@@ -166,6 +200,59 @@ def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int
     frame.columns = list(columns)
     lines = np.arange(first_line + 1, first_line + 1 + len(frame), dtype=np.int64)
     return RawTable(frame, lines, np.array([], dtype=np.int64), [])
+
+
+def _read_plain(data: bytes, columns: dict[str, int], width: int, first_line: int,
+                as_bytes: tuple[str, ...]) -> RawTable | None:
+    """What `_read_fast` gives, with the `as_bytes` columns as spans, for plain text only: no
+    quote, no CR, valid UTF-8, exactly `width` fields on every line (so no blank line either).
+    Then a comma always ends a field and a line end a row, and the spans are found by position;
+    None for anything else.
+    """
+    if width < 2 or b'"' in data or b"\r" in data:
+        return None
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    if int(buffer.max()) >= 0x80:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    ends = _positions(buffer, ord("\n"))
+    if not data.endswith(b"\n"):
+        ends = np.append(ends, len(data))  # a last line without its line end yet
+    commas = _positions(buffer, ord(","))
+    if len(ends) < 2 or len(commas) != (width - 1) * len(ends):
+        return None
+    commas = commas.reshape(-1, width - 1)  # each line's commas, if every line has its share:
+    if not ((commas[:, -1] < ends).all() and (commas[1:, 0] > ends[:-1]).all()):
+        return None
+    spans = {}
+    for name in as_bytes:
+        if name in columns:
+            position = columns[name]
+            start = ends[:-1] + 1 if position == 0 else commas[1:, position - 1] + 1
+            stop = ends[1:] if position == width - 1 else commas[1:, position]
+            spans[name] = ByteSpans(buffer, start, stop - start)
+    others = sorted((position, name) for name, position in columns.items() if name not in spans)
+    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=object, na_filter=False,
+                        skip_blank_lines=False, index_col=False, engine="c", usecols=[p for p, _ in others])
+    if len(frame) != len(ends) - 1:
+        return None
+    frame.columns = [name for _, name in others]
+    lines = np.arange(first_line + 1, first_line + len(ends), dtype=np.int64)
+    return RawTable(frame, lines, np.array([], dtype=np.int64), [], spans=spans)
+
+
+def _positions(buffer: np.ndarray, byte: int) -> np.ndarray:
+    """Offsets of every `byte` in `buffer`, found a few megabytes at a time: one comparison of
+    the whole buffer would first fault in a mask as large as the file."""
+    step = 1 << 22
+    found, mask = [], np.empty(step, dtype=bool)
+    for lo in range(0, len(buffer), step):
+        part = buffer[lo : lo + step]
+        np.equal(part, byte, out=mask[: len(part)])
+        found.append(np.flatnonzero(mask[: len(part)]) + lo)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def _read_careful(text: str, columns: dict[str, int], width: int, first_line: int) -> RawTable:

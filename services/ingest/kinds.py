@@ -14,7 +14,9 @@ from sqlalchemy import Connection
 
 from models import store_writes
 from services.ingest.csv_input import Columns, RawTable
-from services.ingest.parsing import parse_days, parse_local_times, parse_statuses, parse_timestamps
+from services.ingest.parsing import (
+    parse_days, parse_local_times, parse_statuses, parse_timestamp_spans, parse_timestamps,
+)
 from services.ingest.results import FileResult
 from services.ingest.validate import MAX_REJECTIONS_LISTED, RowValidator
 from services.reports.timezones import DEFAULT_ZONE, known_zones
@@ -43,6 +45,7 @@ class FileKind:
     parse: Callable[[RawTable, FileResult], Rows]
     write: Callable[[Connection, np.ndarray, Rows, FileResult], "OpenPoll | None"]
     grows: bool  # appended to over time (read incrementally) rather than a snapshot
+    as_bytes: tuple[str, ...] = ()  # columns parsed from the file's bytes when the text allows
 
 
 def _parse_polls(table: RawTable, result: FileResult) -> Rows:
@@ -50,7 +53,9 @@ def _parse_polls(table: RawTable, result: FileResult) -> Rows:
     codes, unique_ids = v.store_ids()
     active, status_ok = parse_statuses(v.frame["status"])
     v.check(status_ok, "unknown status", "status")
-    ts_us, ts_ok = parse_timestamps(v.frame["timestamp_utc"])
+    spans = table.spans.get("timestamp_utc")
+    ts_us, ts_ok = (parse_timestamp_spans(spans.data, spans.starts, spans.lengths) if spans is not None
+                    else parse_timestamps(v.frame["timestamp_utc"]))
     v.check(ts_ok, "bad timestamp", "timestamp_utc")
     v.finish(result)
     keep = v.valid
@@ -146,7 +151,7 @@ KINDS: dict[str, FileKind] = {
         FileKind(
             POLLS, ("store_status.csv",),
             {"store_id": ("store_id",), "status": ("status",), "timestamp_utc": ("timestamp_utc",)},
-            _parse_polls, _write_polls, grows=True,
+            _parse_polls, _write_polls, grows=True, as_bytes=("timestamp_utc",),
         ),
         FileKind(
             HOURS, ("menu_hours.csv", "business_hours.csv"),

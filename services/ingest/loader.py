@@ -132,7 +132,7 @@ def _read_and_parse(
             return None
         if settle_seconds > 0 and not same_stat(path.stat(), stat):
             return _changed_while_read(result, path)
-        rows, open_line = parse_in_pieces(path, source, kind.columns, kind.parse, result, piece_bytes)
+        rows, open_line = parse_in_pieces(path, source, kind.columns, kind.parse, result, piece_bytes, kind.as_bytes)
         if settle_seconds > 0 and not same_stat(path.stat(), stat):  # the pieces are a second read
             return _changed_while_read(result, path)
     except RefusedFileError as exc:

@@ -76,13 +76,47 @@ def _parse_exact(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _parse_exact_chunk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
-    micros = np.zeros(n, dtype=np.int64)
     try:
         raw = values.astype(f"S{_WIDTH}")
     except (UnicodeEncodeError, TypeError, ValueError):  # non-ASCII: none of these shapes
-        return micros, np.zeros(n, dtype=bool)
-    col = np.ascontiguousarray(raw.view(np.uint8).reshape(n, _WIDTH).T)  # col[k] = k-th bytes
-    del raw
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    return _parse_byte_columns(np.ascontiguousarray(raw.view(np.uint8).reshape(n, _WIDTH).T))
+
+
+def parse_timestamp_spans(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`parse_timestamps` of values given as spans of a file's bytes: no Python string is made
+    but for the values in another spelling than the export's own."""
+    micros = np.zeros(len(starts), dtype=np.int64)
+    ok = np.zeros(len(starts), dtype=bool)
+    offsets = np.arange(_WIDTH, dtype=np.int64)[:, None]
+    # Each value's _WIDTH bytes copied as one row of a window view, then turned column-major.
+    windows = np.lib.stride_tricks.sliding_window_view(data, _WIDTH) if len(data) >= _WIDTH else None
+    limit = len(data) - _WIDTH
+    for lo in range(0, len(starts), _CHUNK):
+        start, length = starts[lo : lo + _CHUNK], lengths[lo : lo + _CHUNK]
+        if windows is not None:
+            col = np.ascontiguousarray(windows[np.minimum(start, limit)].T)
+        else:
+            col = np.zeros((_WIDTH, len(start)), dtype=np.uint8)
+        for i in np.flatnonzero(start > limit).tolist():  # values in the data's last _WIDTH bytes
+            tail = data[start[i] : start[i] + _WIDTH]
+            col[:, i] = 0
+            col[: len(tail), i] = tail
+        col[offsets >= length[None, :]] = 0  # what follows a value is not part of it
+        micros[lo : lo + _CHUNK], ok[lo : lo + _CHUNK] = _parse_byte_columns(col)
+    misses = np.flatnonzero(~ok)
+    if len(misses):
+        values = np.array([data[s : s + n].tobytes().decode("utf-8", errors="replace")
+                           for s, n in zip(starts[misses].tolist(), lengths[misses].tolist())], dtype=object)
+        micros[misses], ok[misses] = parse_timestamps(pd.Series(values, dtype=object))
+    return micros, ok
+
+
+def _parse_byte_columns(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values' bytes as a matrix stored column by column (col[k] = every value's k-th byte,
+    0 after its end)."""
+    n = col.shape[1]
+    micros = np.zeros(n, dtype=np.int64)
     ok = col[_WIDTH - 1] == 0
     for k, char in _SEPARATORS:
         ok &= col[k] == ord(char)
@@ -110,7 +144,8 @@ def _parse_exact_chunk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ok &= ~dot | ((frac_len >= 1) & (frac_len <= 9))
     # Zone: nothing, "Z", " UTC" or ±HH:MM right after the seconds or the fraction.
     flat = col.reshape(-1)
-    start = np.where(dot, 20 + frac_len, 19).astype(np.int64) * n + np.arange(n, dtype=np.int64)
+    # (A fraction of ten digits is invalid, and read no further: its zone would lie past the end.)
+    start = np.where(dot, 20 + np.minimum(frac_len, 9), 19).astype(np.int64) * n + np.arange(n, dtype=np.int64)
     tail = [flat[start + j * n] for j in range(7)]
     plain = tail[0] == 0
     zulu = (tail[0] == ord("Z")) & (tail[1] == 0)

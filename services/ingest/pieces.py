@@ -53,7 +53,7 @@ def read_pieces(path: Path, source: Source, piece_bytes: int | None) -> Iterator
                 continue
             piece, carry = data[:cut], data[cut:]
             yield header + piece, line
-            line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+            line += piece.count(b"\n") + (piece.count(b"\r") - piece.count(b"\r\n") if b"\r" in piece else 0)
 
 
 def _safe_cut(data: bytes) -> int:
@@ -97,7 +97,7 @@ class PiecedRows:
 
 def parse_in_pieces(
     path: Path, source: Source, columns: Columns, parse: Callable[[RawTable, FileResult], Rows],
-    result: FileResult, piece_bytes: int | None,
+    result: FileResult, piece_bytes: int | None, as_bytes: tuple[str, ...] = (),
 ) -> tuple[Rows, int | None]:
     """The valid rows of the part of the file to load, and the line still open at its end, if any.
 
@@ -107,7 +107,7 @@ def parse_in_pieces(
     open_line = None
     for text, line in read_pieces(path, source, piece_bytes):
         part = FileResult(kind=result.kind, path=result.path)
-        table = read_table(text, columns, path.name, first_line=line)
+        table = read_table(text, columns, path.name, first_line=line, as_bytes=as_bytes)
         del text
         gathered.add(parse(table, part))
         open_line = table.open_line

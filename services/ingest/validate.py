@@ -19,12 +19,15 @@ class RowValidator:
     """Collects the first reason each row fails, checks applied in order."""
 
     def __init__(self, table: RawTable) -> None:
+        self.table = table
         self.frame = table.frame
         self.lines = table.lines
-        blank = np.ones(len(self.frame), dtype=bool)
+        blank = np.ones(len(self.lines), dtype=bool)
         for column in self.frame.columns:
             blank &= (self.frame[column].to_numpy(dtype=object) == "")
-        self.reasons = np.full(len(self.frame), None, dtype=object)
+        for spans in table.spans.values():
+            blank &= spans.lengths == 0
+        self.reasons = np.full(len(self.lines), None, dtype=object)
         self.reasons[blank] = "blank"  # blank lines are skipped, not rejected
         self.blank = blank
         self.broken_lines = table.broken_lines
@@ -38,7 +41,7 @@ class RowValidator:
         if column is None:
             self.reasons[fails] = reason
             return
-        values = self.frame[column].to_numpy(dtype=object)[fails]
+        values = self.table.strings(column, fails)
         self.reasons[fails] = [f"{reason} {str(value)[:60]!r}" for value in values]
 
     def store_ids(self) -> tuple[np.ndarray, np.ndarray]:
