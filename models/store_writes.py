@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,11 @@ def ensure_stores(conn: Connection, store_ids: np.ndarray) -> pd.Series:
     unique_ids = pd.unique(store_ids)
     new_ids = unique_ids[~pd.Index(unique_ids).isin(mapping.index)]
     if len(new_ids):
-        sql = f"INSERT INTO stores (store_id) VALUES ({placeholders(conn, 1)})"
-        executemany(conn, sql, ((sid,) for sid in new_ids.tolist()))
+        if is_mysql(conn):
+            _load_data_rows(conn, "stores", ("store_id",), ((sid,) for sid in new_ids.tolist()))
+        else:
+            executemany(conn, f"INSERT INTO stores (store_id) VALUES ({placeholders(conn, 1)})",
+                        ((sid,) for sid in new_ids.tolist()))
         mapping = store_keys(conn)
     return mapping
 
@@ -47,9 +51,11 @@ def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: 
     keys, ts_us, active = keys[first], ts_us[first], active[first]
     before = count_polls(conn, int(ts_us[0]), int(ts_us[-1]))
     if is_mysql(conn) and before == 0:
-        # Nothing stored in this time range, so nothing can conflict: the bulk path is safe.
+        # Nothing stored in this time range, so nothing can conflict: the bulk path is safe,
+        # and every (deduplicated) poll is new.
         _load_data_mysql(conn, keys, ts_us, active)
-    elif is_mysql(conn) or int(keys.max()) >= 2**_STAGE_KEY_BITS:
+        return len(keys)
+    if is_mysql(conn) or int(keys.max()) >= 2**_STAGE_KEY_BITS:
         _upsert_polls(conn, keys, ts_us, active)
     else:
         _upsert_polls_sqlite(conn, keys, ts_us, active)
@@ -72,20 +78,29 @@ def _sorted_by_key(keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> t
 
 
 def _json_integers(values: np.ndarray) -> str:
-    """Non-negative integers as a JSON array, formatted by NumPy: right-aligned in fixed-width
-    fields (blanks are JSON whitespace), a few vector passes instead of a `str` call per row."""
+    """Non-negative integers as a JSON array (blanks, JSON whitespace, pad the numbers)."""
+    if not len(values):
+        return "[]"
+    cells = _decimal_cells(values, pad=ord(" "), end=ord(","))
+    cells[-1, -1] = ord("]")
+    return "[" + cells.tobytes().decode("ascii")
+
+
+def _decimal_cells(values: np.ndarray, pad: int, end: int) -> np.ndarray:
+    """Non-negative integers formatted by NumPy: one row of bytes each, right-aligned in a fixed
+    width (leading zeros replaced by `pad` unless it is "0"), then `end`. A few vector passes
+    instead of a `str` call per row."""
     width = len(str(int(values.max()))) if len(values) else 1
     cells = np.empty((len(values), width + 1), dtype=np.uint8)
     rest = values.copy()
     for position in range(width - 1, -1, -1):
         cells[:, position] = 48 + rest % 10
         rest //= 10
-    for digits in range(1, width):
-        cells[values < 10**digits, width - 1 - digits] = 32  # leading zeros are not JSON
-    cells[:, width] = 44  # ","
-    if len(values):
-        cells[-1, width] = 93  # "]"
-    return "[" + cells.tobytes().decode("ascii") if len(values) else "[]"
+    if pad != ord("0"):
+        for digits in range(1, width):
+            cells[values < 10**digits, width - 1 - digits] = pad
+    cells[:, width] = end
+    return cells
 
 
 def _upsert_polls_sqlite(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> None:
@@ -130,35 +145,40 @@ def _upsert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active:
         log.info("polls written: %d/%d", min(stop, len(keys)), len(keys))
 
 
-# MySQL bulk path: LOAD DATA LOCAL INFILE straight into polls. Each row travels as one integer,
-# (µs since the chunk's base << 23) | (store key << 1) | active, because formatting one number per
-# row is what keeps the client side cheap; the server unpacks it with SET expressions.
+# Polls packed into one integer for SQLite's json_each and for sorting:
+# (µs since the chunk's base << 23) | (store key << 1) | active.
 _STAGE_KEY_BITS = 22
 _STAGE_SPAN_US = 2 ** (62 - _STAGE_KEY_BITS - 1)
+_LOAD_DATA_ROWS = 2_000_000  # polls per LOAD DATA statement (one progress line each)
 
 
 def _load_data_mysql(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> None:
-    if int(keys.max()) >= 2**_STAGE_KEY_BITS:
-        raise ValueError("store keys beyond 2^22 are not supported by the bulk loader")
-    chunk = (ts_us - ts_us[0]) // _STAGE_SPAN_US
-    starts = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1]])
-    bounds = [*starts.tolist(), len(ts_us)]
+    """MySQL's bulk path: LOAD DATA LOCAL INFILE straight into polls, the three columns as text
+    that NumPy formats (the server parses plain columns faster than packed ones unpacked by SET
+    expressions, and a `str` call per value would cost the client more than the server's parse)."""
     with tempfile.TemporaryDirectory(prefix="store-monitor-") as folder:
-        path = Path(folder) / "polls.txt"
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            base = int(ts_us[lo])
-            packed = ((ts_us[lo:hi] - base) << (_STAGE_KEY_BITS + 1)) | (keys[lo:hi] << 1) | active[lo:hi].astype(np.int64)
-            with path.open("w") as out:  # as text a chunk at a time: a fleet's polls are tens of millions
-                for start in range(0, len(packed), INSERT_CHUNK):
-                    out.write("\n".join(map(str, packed[start : start + INSERT_CHUNK].tolist())) + "\n")
-            # Bound values (PyMySQL quotes them into the statement). The shifts give UNSIGNED
-            # results: the CAST keeps a base before 1970 (negative) from overflowing them.
+        path = Path(folder) / "polls.tsv"
+        for lo in range(0, len(ts_us), _LOAD_DATA_ROWS):
+            hi = min(lo + _LOAD_DATA_ROWS, len(ts_us))
+            with path.open("wb") as out:  # a chunk at a time: a fleet's polls are tens of millions
+                for start in range(lo, hi, INSERT_CHUNK):
+                    stop = min(start + INSERT_CHUNK, hi)
+                    out.write(_poll_lines(ts_us[start:stop], keys[start:stop], active[start:stop]))
             conn.exec_driver_sql(
-                "LOAD DATA LOCAL INFILE %s INTO TABLE polls LINES TERMINATED BY '\\n' (@p) "
-                "SET ts_us = %s + CAST(@p >> %s AS SIGNED), store_key = (@p >> 1) & %s, active = @p & 1",
-                (path.as_posix(), base, _STAGE_KEY_BITS + 1, 2**_STAGE_KEY_BITS - 1),
+                "LOAD DATA LOCAL INFILE %s INTO TABLE polls FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' "
+                "(ts_us, store_key, active)",
+                (path.as_posix(),),
             )
             log.info("polls written: %d/%d", hi, len(ts_us))
+
+
+def _poll_lines(ts_us: np.ndarray, keys: np.ndarray, active: np.ndarray) -> bytes:
+    """`ts_us<TAB>store_key<TAB>active` lines (zero-padded numbers, which MySQL reads as such)."""
+    if len(ts_us) and int(ts_us.min()) < 0:  # before 1970: with a minus sign, one at a time
+        return "".join(f"{t}\t{k}\t{int(a)}\n" for t, k, a in zip(ts_us.tolist(), keys.tolist(), active.tolist())).encode()
+    flags = np.column_stack([48 + active.astype(np.uint8), np.full(len(active), ord("\n"), dtype=np.uint8)])
+    return np.hstack([_decimal_cells(ts_us, pad=ord("0"), end=ord("\t")),
+                      _decimal_cells(keys, pad=ord("0"), end=ord("\t")), flags]).tobytes()
 
 
 def poll_exists(conn: Connection, store_key: int, ts_us: int) -> bool:
@@ -184,7 +204,7 @@ def update_first_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray) ->
         # joined UPDATE cost two round trips instead of thousands.
         conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS first_polls (store_key INT, ts_us BIGINT)")
         conn.exec_driver_sql("DELETE FROM first_polls")
-        executemany(conn, "INSERT INTO first_polls (store_key, ts_us) VALUES (%s, %s)", rows)
+        _load_data_rows(conn, "first_polls", ("store_key", "ts_us"), rows)
         conn.exec_driver_sql(
             "UPDATE stores s JOIN first_polls f ON f.store_key = s.id SET s.first_poll_us = f.ts_us "
             "WHERE s.first_poll_us IS NULL OR s.first_poll_us > f.ts_us"
@@ -200,13 +220,46 @@ def update_first_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray) ->
 
 def replace_hours(conn: Connection, keys: np.ndarray, day: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> None:
     conn.exec_driver_sql("DELETE FROM business_hours")
-    if len(keys):
+    rows = zip(keys.tolist(), day.tolist(), start_s.tolist(), end_s.tolist())
+    if is_mysql(conn):
+        _load_data_rows(conn, "business_hours", ("store_key", "day", "start_s", "end_s"), rows)
+    elif len(keys):
         sql = f"INSERT INTO business_hours (store_key, day, start_s, end_s) VALUES ({placeholders(conn, 4)})"
-        executemany(conn, sql, zip(keys.tolist(), day.tolist(), start_s.tolist(), end_s.tolist()))
+        executemany(conn, sql, rows)
 
 
 def replace_timezones(conn: Connection, keys: np.ndarray, tz: np.ndarray) -> None:
     conn.exec_driver_sql("DELETE FROM store_timezones")
-    if len(keys):
+    if is_mysql(conn):
+        _load_data_rows(conn, "store_timezones", ("store_key", "tz"), zip(keys.tolist(), tz.tolist()))
+    elif len(keys):
         sql = f"INSERT INTO store_timezones (store_key, tz) VALUES ({placeholders(conn, 2)})"
         executemany(conn, sql, zip(keys.tolist(), tz.tolist()))
+
+
+def _load_data_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: Iterable[Sequence[object]]) -> int:
+    """MySQL: rows into `table` through LOAD DATA LOCAL INFILE, as tab-separated UTF-8 text.
+
+    PyMySQL's executemany escapes every value in Python and the server then runs an INSERT's
+    rows one by one; LOAD DATA parses a file on the server (a third of the time for the 85k
+    business hours). The table and column names are this module's own, never input.
+    """
+    with tempfile.TemporaryDirectory(prefix="store-monitor-") as folder:
+        path = Path(folder) / f"{table}.tsv"
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            out.writelines("\t".join(map(_tsv_field, row)) + "\n" for row in rows)
+        result = conn.exec_driver_sql(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 "
+            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({', '.join(columns)})",
+            (path.as_posix(),),
+        )
+        return int(result.rowcount)
+
+
+def _tsv_field(value: object) -> str:
+    """A value as LOAD DATA reads it back: backslash, tab and line end escaped (store ids may
+    hold a backslash; they hold no other control character)."""
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text

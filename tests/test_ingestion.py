@@ -220,6 +220,28 @@ def test_store_ids_are_text_and_case_sensitive(runtime, tmp_path: Path) -> None:
     assert {p[0] for p in polls_in_db(runtime)} == {"00123", "123", "Store-A", "store-a", "8419537941919820732"}
 
 
+def test_store_ids_with_backslashes_and_other_characters_arrive_whole(runtime, tmp_path: Path) -> None:
+    """MySQL receives the stores as LOAD DATA text, where a backslash is an escape and \\N a NULL."""
+    ids = ["a\\b", "\\N", "c\\", "\\t", "ümlaut-店", "quote'd", 'x"y', "semi;colon", " -lead"]
+    polls = POLL_HEADER + "".join(f"{_csv_cell(i)},active,2023-01-22 10:00:00 UTC\n" for i in ids)
+    hours = "store_id,day,start_time_local,end_time_local\n" + "".join(f"{_csv_cell(i)},0,09:00:00,17:00:00\n" for i in ids)
+    zones = "store_id,timezone_str\n" + "".join(f"{_csv_cell(i)},Asia/Tokyo\n" for i in ids)
+    result = load_directory(runtime.engine, write_inputs(tmp_path / "in", polls, hours, zones))
+    assert [f.rejected for f in result.files] == [0, 0, 0]
+    assert {p[0] for p in polls_in_db(runtime)} == {i.strip() for i in ids}
+    with runtime.engine.connect() as conn:
+        zoned = conn.exec_driver_sql(
+            "SELECT s.store_id, z.tz FROM store_timezones z JOIN stores s ON s.id = z.store_key").all()
+        hours_of = conn.exec_driver_sql(
+            "SELECT s.store_id, h.start_s FROM business_hours h JOIN stores s ON s.id = h.store_key").all()
+    assert dict(zoned) == {i.strip(): "Asia/Tokyo" for i in ids}
+    assert dict(hours_of) == {i.strip(): 9 * 3600 for i in ids}
+
+
+def _csv_cell(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"') else value
+
+
 def test_malformed_csv_never_loads_a_bad_row(runtime, tmp_path: Path) -> None:
     polls = (POLL_HEADER + "a,active,2023-01-22 10:00:00 UTC,extra,fields\n"
              "\xff\xfe,active,2023-01-22 10:00:00 UTC\n"
