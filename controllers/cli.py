@@ -15,7 +15,7 @@ from services.ingest.loader import Progress, load_directory
 from services.ingest.results import LoadResult
 from services.ingest.parsing import format_instant, parse_instant
 from services.reports.builder import build
-from controllers.cli_output import echo_warnings, start_command, out_is_stdout, report_errors, wanted_store_ids, write_frame
+from controllers.cli_output import echo_warnings, out_is_stdout, report_errors, start_command, wanted_store_ids, write_frame
 from controllers.cli_ranges import range_options, range_spec, register_range_cli
 from runtime import runtime_of
 
@@ -59,7 +59,7 @@ def register_cli(app: Flask) -> None:
                   help="Folder with the CSV files (default: CSV_DIR).")
     def load_data(directory: Path | None) -> None:
         """Load store_status, menu_hours and timezones CSVs into the database once."""
-        start_command()
+        start_command(runtime_of(app))
         runtime = runtime_of(app)
         directory = directory or runtime.config.csv_dir
         if not directory.is_dir():
@@ -88,7 +88,7 @@ def register_cli(app: Flask) -> None:
                store_ids: tuple[str, ...], out: Path) -> None:
         """Compute a report now, in the foreground, and write its CSV (a range report with
         --from/--to/--last-hours, SPEC 5)."""
-        start_command()
+        start_command(runtime_of(app))
         to_stdout = out_is_stdout(out)
         as_of_us = None
         if as_of is not None:

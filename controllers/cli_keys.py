@@ -12,8 +12,8 @@ from services.access.principal import ROLES
 
 
 def _engine(app: Flask):  # noqa: ANN202 (an Engine; kept local to the CLI)
-    start_command()
     runtime = runtime_of(app)
+    start_command(runtime)
     try:
         runtime.ensure_schema()
     except DBAPIError as exc:

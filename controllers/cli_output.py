@@ -21,8 +21,9 @@ from services.reports.spec import InvalidReport
 from services.reports.store_ids import InvalidStoreId, clean_store_ids
 
 
-def start_command() -> None:
-    """Log lines on stderr, and no garbage collection of the libraries' objects.
+def start_command(runtime: Runtime) -> None:
+    """Log lines on stderr, the database's connections closed at exit, and no garbage collection
+    of the libraries' objects.
 
     The hundreds of thousands of objects that importing pandas, SQLAlchemy and Flask made live
     as long as the process: frozen, the collector stops walking them during the command and at
@@ -35,6 +36,9 @@ def start_command() -> None:
     gc.freeze()
     atexit.unregister(gc.freeze)  # once, however many commands a process runs (the tests)
     atexit.register(gc.freeze)
+    # Closed explicitly, as frozen objects are never finalised: SQLite's last connection then
+    # folds its write-ahead log back into the database file and removes it.
+    atexit.register(runtime.engine.dispose)
 
 
 def out_is_stdout(out: Path) -> bool:

@@ -55,7 +55,7 @@ def register_range_cli(app: Flask) -> None:
     def incidents(range_from: str | None, range_to: str | None, last_hours: float | None,
                   store_ids: tuple[str, ...], out: Path) -> None:
         """Write every incident (maximal inactive business interval) of a range as CSV."""
-        start_command()
+        start_command(runtime_of(app))
         if range_from is None and last_hours is None:
             raise click.UsageError("give --from or --last-hours")
         to_stdout = out_is_stdout(out)

@@ -163,7 +163,8 @@ def observations(
     Stores beyond that are handled in blocks (a loop over blocks of stores, usually one).
     """
     keep = (code >= 0) & (rel_us >= obs_range[0]) & (rel_us <= obs_range[1])
-    code, rel_us, active = code[keep], rel_us[keep], active[keep]
+    if not keep.all():  # (a fresh read has nothing to drop: no copies of millions of polls)
+        code, rel_us, active = code[keep], rel_us[keep], active[keep]
     time_bits = int(span[1] - span[0]).bit_length()
     code_bits = 62 - time_bits
     if code_bits < 1:
@@ -186,16 +187,27 @@ def _observations_block(code: np.ndarray, rel_us: np.ndarray, active: np.ndarray
     def pack(c: np.ndarray, t: np.ndarray) -> np.ndarray:
         return ((c.astype(np.int64) - base) << time_bits) + (t - span_lo)
 
-    packed = np.sort((pack(code, rel_us) << 1) | active.astype(np.int64))
+    # In place where it can be: with a fleet's polls every temporary is a few hundred megabytes.
+    packed = code.astype(np.int64)
+    packed -= base
+    packed <<= time_bits
+    packed += rel_us
+    packed -= span_lo
+    packed <<= 1
+    packed |= active
+    packed.sort()
     poll_keys = packed >> 1
     first = np.ones(len(packed), dtype=bool)
     first[1:] = poll_keys[1:] != poll_keys[:-1]
-    packed, poll_keys = packed[first], poll_keys[first]
+    if not first.all():
+        packed, poll_keys = packed[first], poll_keys[first]
     open_keys = pack(interval_code, open_us)
     close_keys = pack(interval_code, close_us)
-    slot = np.searchsorted(open_keys, poll_keys, side="right") - 1
+    slot = np.searchsorted(open_keys, poll_keys, side="right")
+    slot -= 1
     inside = slot >= 0
-    inside[inside] = poll_keys[inside] < close_keys[slot[inside]]
+    np.maximum(slot, 0, out=slot)
+    inside &= poll_keys < close_keys[slot] if len(close_keys) else False
     packed, poll_keys = packed[inside], poll_keys[inside]
     return (
         (poll_keys >> time_bits) + base,
