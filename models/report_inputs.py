@@ -113,8 +113,15 @@ def _fetch_hours(conn: Connection, key_filter: Filter) -> pd.DataFrame:
     packed_expr = f"((store_key * 8 + day) * {2**_SECONDS_BITS} + start_s) * {2**_SECONDS_BITS} + end_s"
     group = " GROUP BY store_key DIV 4096" if is_mysql(conn) else ""  # MySQL: rows below its packet limit
     _prepare_session(conn)
-    sql = f"SELECT group_concat({packed_expr}) FROM business_hours WHERE 1=1{key_filter[0]}{group}"
-    packed = np.sort(_parse_packed(conn.exec_driver_sql(sql, tuple(key_filter[1]))))
+    sql = f"SELECT COUNT(*), group_concat({packed_expr}) FROM business_hours WHERE 1=1{key_filter[0]}{group}"
+    rows = conn.exec_driver_sql(sql, tuple(key_filter[1])).all()
+    packed = _parse_packed([(text,) for _, text in rows])
+    if len(packed) != sum(int(count) for count, _ in rows):  # a text cut short: fetch the rows
+        log.warning("business hours: a packed text came back cut short; reading them row by row")
+        frame = _fetch_frame(conn, "SELECT store_key, day, start_s, end_s FROM business_hours WHERE 1=1", key_filter,
+                             ["store", "day", "start_s", "end_s"])
+        return frame.sort_values(["store", "day", "start_s", "end_s"], ignore_index=True).astype(np.int64)
+    packed.sort()
     seconds_mask = (1 << _SECONDS_BITS) - 1
     return pd.DataFrame({
         "store": packed >> (2 * _SECONDS_BITS + 3),
@@ -228,18 +235,15 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -
     stays a few megabytes even for ten times the real stores."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     packed_expr = f"(store_key * {mark}) + ((ts_us - {mark}) * 2) + active"
-    where = f"WHERE ts_us >= {mark} AND ts_us <= {mark}{key_filter[0]}"
-    if is_mysql(conn):
-        sql = f"SELECT GROUP_CONCAT({packed_expr}) FROM polls {where} GROUP BY ts_us DIV 3600000000"
-    else:
-        sql = f"SELECT group_concat({packed_expr}) FROM polls {where}"
+    # One aggregate row a query (no GROUP BY: MariaDB would build a temporary table), with the
+    # count that tells a whole text from one cut short.
+    sql = f"SELECT COUNT(*), group_concat({packed_expr}) FROM polls WHERE ts_us >= {mark} AND ts_us <= {mark}{key_filter[0]}"
     cursor = conn.connection.cursor()
     try:
-        parts = []
+        parts: list[np.ndarray] = []
         for start in range(int(lo_us), int(hi_us) + 1, _QUERY_SPAN_US):
-            cursor.execute(sql, (2 ** (_TIME_BITS + 1), int(lo_us), start, min(start + _QUERY_SPAN_US - 1, int(hi_us)),
-                                 *key_filter[1]))
-            parts.append(_parse_packed(cursor.fetchall()))
+            stop = min(start + _QUERY_SPAN_US - 1, int(hi_us))
+            parts.extend(_read_span(cursor, sql, (2 ** (_TIME_BITS + 1), int(lo_us)), start, stop, key_filter[1]))
     finally:
         cursor.close()
     packed = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int64)
@@ -251,6 +255,24 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -
             "active": (packed & 1).astype(bool),
         }
     )
+
+
+def _read_span(cursor: Any, sql: str, packing: tuple[int, int], lo_us: int, hi_us: int,
+               keys: list[int]) -> list[np.ndarray]:
+    """The packed polls of [lo_us, hi_us]; read again in halves when the text came back cut
+    (MySQL cuts a GROUP_CONCAT at group_concat_max_len and returns NULL beyond
+    max_allowed_packet, each with a mere warning)."""
+    cursor.execute(sql, (*packing, lo_us, hi_us, *keys))
+    count, text = cursor.fetchone()
+    values = _parse_packed([(text,)])
+    if len(values) == int(count):
+        return [values]
+    if hi_us <= lo_us:
+        raise RuntimeError(f"the {count} polls of one instant do not fit in one query's result: "
+                           "raise MySQL's max_allowed_packet")
+    middle = (lo_us + hi_us) // 2
+    return (_read_span(cursor, sql, packing, lo_us, middle, keys)
+            + _read_span(cursor, sql, packing, middle + 1, hi_us, keys))
 
 
 _QUERY_SPAN_US = 4 * 3600 * 1_000_000

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import write_inputs
 from models import report_inputs
-from models.db import read_tx
+from models.db import init_schema, make_engine, read_tx
 from models.report_inputs import read_report_inputs
 from services.ingest.loader import load_directory
 
@@ -95,3 +95,40 @@ def test_a_load_committed_meanwhile_is_not_mixed_in(runtime, tmp_path: Path, sec
     assert _in_key_order(during.polls).equals(_in_key_order(before.polls))
     after = _read(runtime, now_us, 8 * DAY_US)
     assert len(after.polls) == 2 * len(before.polls)
+
+
+@pytest.mark.mysql
+def test_texts_cut_short_by_mysql_are_read_again(mysql_url: str, tmp_path: Path, monkeypatch, caplog) -> None:
+    """MySQL cuts a GROUP_CONCAT at group_concat_max_len (and gives NULL beyond max_allowed_packet)
+    with only a warning: the count read beside each text tells, and the span is read in halves
+    (business hours: row by row)."""
+    engine = make_engine(mysql_url)
+    init_schema(engine)
+    hours = "store_id,day,start_time_local,end_time_local\n" + "".join(
+        f"s{i},{day},0{i % 9}:00:00,1{i % 9}:30:00\n" for i in range(40) for day in range(7))
+    load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(3, stores=40), hours=hours))
+    now_us = int(NEWEST.timestamp() * 1_000_000)
+    with read_tx(engine) as conn:
+        whole = read_report_inputs(conn, now_us, 2 * DAY_US)
+    real_prepare, real_span = report_inputs._prepare_session, report_inputs._read_span
+    spans: list[int] = []
+
+    def small_texts(conn) -> None:  # noqa: ANN001
+        real_prepare(conn)
+        conn.exec_driver_sql("SET SESSION group_concat_max_len = 300")
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        spans.append(1)
+        return real_span(*args, **kwargs)
+
+    monkeypatch.setattr(report_inputs, "_prepare_session", small_texts)
+    monkeypatch.setattr(report_inputs, "_read_span", counting)
+    monkeypatch.setattr(report_inputs, "PARALLEL_MIN_SPAN_US", 10**18)  # one connection, one session
+    with read_tx(engine) as conn:
+        cut = read_report_inputs(conn, now_us, 2 * DAY_US)
+    engine.dispose()
+    assert len(spans) > 4 * 12  # the twelve 4-hour spans of 2 days, each split several times
+    assert "reading them row by row" in caplog.text
+    assert len(whole.polls) == 40 * 49
+    assert _in_key_order(cut.polls).equals(_in_key_order(whole.polls))
+    assert cut.hours.equals(whole.hours) and len(whole.hours) == 40 * 7
