@@ -51,14 +51,14 @@ def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: 
     keys, ts_us, active = keys[first], ts_us[first], active[first]
     before = count_polls(conn, int(ts_us[0]), int(ts_us[-1]))
     if is_mysql(conn) and before == 0:
-        # Nothing stored in this time range, so nothing can conflict: the bulk path is safe,
-        # and every (deduplicated) poll is new.
+        # Nothing stored in this time range, so nothing can conflict: the bulk path is safe.
         _load_data_mysql(conn, keys, ts_us, active)
-        return len(keys)
-    if is_mysql(conn) or int(keys.max()) >= 2**_STAGE_KEY_BITS:
+    elif is_mysql(conn) or int(keys.max()) >= 2**_STAGE_KEY_BITS:
         _upsert_polls(conn, keys, ts_us, active)
     else:
         _upsert_polls_sqlite(conn, keys, ts_us, active)
+    if before == 0:
+        return len(keys)  # nothing stored in the range before: every (deduplicated) poll is new
     return count_polls(conn, int(ts_us[0]), int(ts_us[-1])) - before
 
 

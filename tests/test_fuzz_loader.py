@@ -543,7 +543,7 @@ def test_timestamps_read_from_the_bytes_equal_those_read_as_strings(layout, rows
         payload += tail.encode()
     columns = KINDS["polls"].columns
     as_text = read_table(payload, columns, "t")
-    as_bytes = read_table(payload, columns, "t", as_bytes=("timestamp_utc",))
+    as_bytes = read_table(payload, columns, "t", as_bytes=("store_id", "timestamp_utc"))
     plain = b'"' not in payload and b"\r" not in payload and all(cells for _, cells, _ in rows)
     event(f"read from the bytes: {bool(as_bytes.spans)}")
     assert bool(as_bytes.spans) == plain
@@ -553,7 +553,7 @@ def test_timestamps_read_from_the_bytes_equal_those_read_as_strings(layout, rows
         assert list(as_bytes.strings(column, everything)) == list(as_text.strings(column, everything))
     if plain:
         spans = as_bytes.spans["timestamp_utc"]
-        micros, ok = parse_timestamp_spans(spans.data, spans.starts, spans.lengths)
+        micros, ok = parse_timestamp_spans(spans)
         expected_micros, expected_ok = parse_timestamps(as_text.frame["timestamp_utc"])
         assert (ok == expected_ok).all()
         assert (micros[ok] == expected_micros[ok]).all()
@@ -568,6 +568,6 @@ def test_a_timestamp_at_the_very_end_of_the_bytes(stamp: str) -> None:
     payload = f"store_id,status,timestamp_utc\na,active,{stamp}".encode()
     table = read_table(payload, KINDS["polls"].columns, "t", as_bytes=("timestamp_utc",))
     spans = table.spans["timestamp_utc"]
-    micros, ok = parse_timestamp_spans(spans.data, spans.starts, spans.lengths)
+    micros, ok = parse_timestamp_spans(spans)
     expected_micros, expected_ok = parse_timestamps(pd.Series([stamp], dtype=object))
     assert ok.tolist() == expected_ok.tolist() and micros[ok].tolist() == expected_micros[ok].tolist()

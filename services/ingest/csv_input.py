@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from services.ingest.byte_spans import ByteSpans
+
 log = logging.getLogger(__name__)
 
 Columns = dict[str, tuple[str, ...]]  # canonical column → accepted header spellings
@@ -35,20 +37,6 @@ class RefusedFileError(ValueError):
 
 class MissingColumnError(RefusedFileError):
     """The file lacks a required column: it is refused whole."""
-
-
-@dataclass
-class ByteSpans:
-    """A column left in the file's bytes: where each row's value starts and how long it is."""
-
-    data: np.ndarray  # the bytes read, uint8
-    starts: np.ndarray
-    lengths: np.ndarray
-
-    def strings(self, rows: np.ndarray) -> np.ndarray:
-        """The values of some rows as strings (those a message quotes)."""
-        return np.array([self.data[s : s + n].tobytes().decode("utf-8")
-                         for s, n in zip(self.starts[rows].tolist(), self.lengths[rows].tolist())], dtype=object)
 
 
 @dataclass
@@ -234,11 +222,14 @@ def _read_plain(data: bytes, columns: dict[str, int], width: int, first_line: in
             stop = ends[1:] if position == width - 1 else commas[1:, position]
             spans[name] = ByteSpans(buffer, start, stop - start)
     others = sorted((position, name) for name, position in columns.items() if name not in spans)
-    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=object, na_filter=False,
-                        skip_blank_lines=False, index_col=False, engine="c", usecols=[p for p, _ in others])
-    if len(frame) != len(ends) - 1:
-        return None
-    frame.columns = [name for _, name in others]
+    if others:
+        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=object, na_filter=False,
+                            skip_blank_lines=False, index_col=False, engine="c", usecols=[p for p, _ in others])
+        if len(frame) != len(ends) - 1:
+            return None
+        frame.columns = [name for _, name in others]
+    else:
+        frame = pd.DataFrame(index=pd.RangeIndex(len(ends) - 1))
     lines = np.arange(first_line + 1, first_line + len(ends), dtype=np.int64)
     return RawTable(frame, lines, np.array([], dtype=np.int64), [], spans=spans)
 

@@ -54,7 +54,7 @@ def _parse_polls(table: RawTable, result: FileResult) -> Rows:
     active, status_ok = parse_statuses(v.frame["status"])
     v.check(status_ok, "unknown status", "status")
     spans = table.spans.get("timestamp_utc")
-    ts_us, ts_ok = (parse_timestamp_spans(spans.data, spans.starts, spans.lengths) if spans is not None
+    ts_us, ts_ok = (parse_timestamp_spans(spans) if spans is not None
                     else parse_timestamps(v.frame["timestamp_utc"]))
     v.check(ts_ok, "bad timestamp", "timestamp_utc")
     v.finish(result)
@@ -151,7 +151,7 @@ KINDS: dict[str, FileKind] = {
         FileKind(
             POLLS, ("store_status.csv",),
             {"store_id": ("store_id",), "status": ("status",), "timestamp_utc": ("timestamp_utc",)},
-            _parse_polls, _write_polls, grows=True, as_bytes=("timestamp_utc",),
+            _parse_polls, _write_polls, grows=True, as_bytes=("store_id", "timestamp_utc"),
         ),
         FileKind(
             HOURS, ("menu_hours.csv", "business_hours.csv"),

@@ -199,7 +199,7 @@ def _write_file(conn: Connection, ready: _Parsed, previous: Row | None) -> None:
 
 def _keys_for(conn: Connection, codes: np.ndarray, unique_ids: np.ndarray) -> np.ndarray:
     """Store keys of the rows (by their codes into `unique_ids`), creating new stores."""
-    used = np.unique(codes)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(unique_ids)))  # (linear: no sort of the rows)
     mapping = store_writes.ensure_stores(conn, unique_ids[used])
     keys_of_unique = np.full(len(unique_ids), -1, dtype=np.int64)
     keys_of_unique[used] = mapping.reindex(unique_ids[used]).to_numpy(dtype=np.int64)

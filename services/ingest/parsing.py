@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import micros_to_datetime
+from services.ingest.byte_spans import ByteSpans
 
 DAY_SECONDS = 86_400
 Parser = Callable[[pd.Series], "tuple[np.ndarray, np.ndarray]"]
@@ -83,31 +84,19 @@ def _parse_exact_chunk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _parse_byte_columns(np.ascontiguousarray(raw.view(np.uint8).reshape(n, _WIDTH).T))
 
 
-def parse_timestamp_spans(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`parse_timestamps` of values given as spans of a file's bytes: no Python string is made
-    but for the values in another spelling than the export's own."""
-    micros = np.zeros(len(starts), dtype=np.int64)
-    ok = np.zeros(len(starts), dtype=bool)
-    offsets = np.arange(_WIDTH, dtype=np.int64)[:, None]
-    # Each value's _WIDTH bytes copied as one row of a window view, then turned column-major.
-    windows = np.lib.stride_tricks.sliding_window_view(data, _WIDTH) if len(data) >= _WIDTH else None
-    limit = len(data) - _WIDTH
-    for lo in range(0, len(starts), _CHUNK):
-        start, length = starts[lo : lo + _CHUNK], lengths[lo : lo + _CHUNK]
-        if windows is not None:
-            col = np.ascontiguousarray(windows[np.minimum(start, limit)].T)
-        else:
-            col = np.zeros((_WIDTH, len(start)), dtype=np.uint8)
-        for i in np.flatnonzero(start > limit).tolist():  # values in the data's last _WIDTH bytes
-            tail = data[start[i] : start[i] + _WIDTH]
-            col[:, i] = 0
-            col[: len(tail), i] = tail
-        col[offsets >= length[None, :]] = 0  # what follows a value is not part of it
-        micros[lo : lo + _CHUNK], ok[lo : lo + _CHUNK] = _parse_byte_columns(col)
+def parse_timestamp_spans(spans: ByteSpans) -> tuple[np.ndarray, np.ndarray]:
+    """`parse_timestamps` of values left in a file's bytes: no Python string is made but for
+    the values in another spelling than the export's own."""
+    n = len(spans.starts)
+    micros = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    for lo in range(0, n, _CHUNK):
+        rows = spans.rows_of_bytes(spans.starts[lo : lo + _CHUNK], spans.lengths[lo : lo + _CHUNK], _WIDTH)
+        micros[lo : lo + _CHUNK], ok[lo : lo + _CHUNK] = _parse_byte_columns(np.ascontiguousarray(rows.T))
     misses = np.flatnonzero(~ok)
     if len(misses):
-        values = np.array([data[s : s + n].tobytes().decode("utf-8", errors="replace")
-                           for s, n in zip(starts[misses].tolist(), lengths[misses].tolist())], dtype=object)
+        values = np.array([spans.data[s : s + k].tobytes().decode("utf-8", errors="replace")
+                           for s, k in zip(spans.starts[misses].tolist(), spans.lengths[misses].tolist())], dtype=object)
         micros[misses], ok[misses] = parse_timestamps(pd.Series(values, dtype=object))
     return micros, ok
 

@@ -50,7 +50,8 @@ class RowValidator:
         A file has millions of rows but only thousands of stores: validating the distinct
         values and mapping back by code is where most of the parsing time is saved.
         """
-        codes, uniques = pd.factorize(self.frame["store_id"].to_numpy(dtype=object))
+        spans = self.table.spans.get("store_id")
+        codes, uniques = spans.factorize() if spans is not None else pd.factorize(self.frame["store_id"].to_numpy(dtype=object))
         cleaned = pd.Series(uniques, dtype=object).astype(str).str.strip()
         checks = (
             ((cleaned != "").to_numpy(), "empty store_id"),
