@@ -187,33 +187,49 @@ def _observations_block(code: np.ndarray, rel_us: np.ndarray, active: np.ndarray
     def pack(c: np.ndarray, t: np.ndarray) -> np.ndarray:
         return ((c.astype(np.int64) - base) << time_bits) + (t - span_lo)
 
-    # In place where it can be: with a fleet's polls every temporary is a few hundred megabytes.
-    packed = code.astype(np.int64)
-    packed -= base
-    packed <<= time_bits
-    packed += rel_us
-    packed -= span_lo
-    packed <<= 1
-    packed |= active
+    # One array of millions of polls, sorted in place; everything else a million rows at a time,
+    # so that a fleet's temporaries are a few megabytes the allocator reuses, not hundreds of
+    # megabytes of fresh memory each.
+    packed = np.empty(len(code), dtype=np.int64)
+    for lo in range(0, len(code), _ROWS):
+        part = code[lo : lo + _ROWS].astype(np.int64)
+        part -= base
+        part <<= time_bits
+        part += rel_us[lo : lo + _ROWS]
+        part -= span_lo
+        part <<= 1
+        part |= active[lo : lo + _ROWS]
+        packed[lo : lo + _ROWS] = part
     packed.sort()
-    poll_keys = packed >> 1
-    first = np.ones(len(packed), dtype=bool)
-    first[1:] = poll_keys[1:] != poll_keys[:-1]
-    if not first.all():
-        packed, poll_keys = packed[first], poll_keys[first]
     open_keys = pack(interval_code, open_us)
     close_keys = pack(interval_code, close_us)
-    slot = np.searchsorted(open_keys, poll_keys, side="right")
-    slot -= 1
-    inside = slot >= 0
-    np.maximum(slot, 0, out=slot)
-    inside &= poll_keys < close_keys[slot] if len(close_keys) else False
-    packed, poll_keys = packed[inside], poll_keys[inside]
-    return (
-        (poll_keys >> time_bits) + base,
-        (poll_keys & ((1 << time_bits) - 1)) + span_lo,
-        (packed & 1).astype(bool),
-    )
+    out_code, out_rel, out_active = [], [], []
+    for lo in range(0, len(packed), _ROWS):
+        part = packed[lo : lo + _ROWS]
+        poll_keys = part >> 1
+        # The first of each (store, instant): inactive sorts first, so inactive wins.
+        keep = np.ones(len(part), dtype=bool)
+        keep[1:] = poll_keys[1:] != poll_keys[:-1]
+        if lo:
+            keep[0] = poll_keys[0] != packed[lo - 1] >> 1
+        slot = np.searchsorted(open_keys, poll_keys, side="right")
+        slot -= 1
+        keep &= slot >= 0
+        if len(close_keys):
+            np.maximum(slot, 0, out=slot)
+            keep &= poll_keys < close_keys[slot]  # inside the business interval that opened last
+        else:
+            keep[:] = False
+        poll_keys = poll_keys[keep]
+        out_code.append((poll_keys >> time_bits) + base)
+        out_rel.append((poll_keys & ((1 << time_bits) - 1)) + span_lo)
+        out_active.append((part[keep] & 1).astype(bool))
+    if not out_code:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    return np.concatenate(out_code), np.concatenate(out_rel), np.concatenate(out_active)
+
+
+_ROWS = 1 << 20
 
 
 def _sweep(
