@@ -210,31 +210,17 @@ def part_fleet(run: PartRun) -> None:
     measured: dict[str, dict[str, PartRow]] = {}
     for label, data in (("1×", one), (f"{sizes.fleet_factor}×", ten)):
         table = run.result.table(f"{label}: {data.describe}")
+        # The 1× steps are cheap and noisy: the best of --repeat runs, which makes the ratio stricter.
+        runs = max(1, args.repeat) if label == "1×" else 1
+        attempts = [_fleet_steps(run, data) for _ in range(runs)]
         rows = measured.setdefault(label, {})
-        for kind in run.kinds():
-            with run.database(kind, "bench_sm_fleet") as url:
-                env = run.env(url)
-                key = f"load ({kind})"
-
-                def load(row: PartRow, env: dict[str, str] = env, kind: str = kind) -> None:
-                    run.load(row, env, data, f"fleet-{kind.lower()}")
-                    row.targets.append(Target("< 3 GB", row.rss_mb is not None and row.rss_mb < 3 * GB))
-
-                rows[key] = run.step(table, key, load)
-                if rows[key].failed:
-                    continue
-                key = f"standard report, CLI ({kind})"
-
-                def report(row: PartRow, env: dict[str, str] = env, kind: str = kind) -> None:
-                    run.report_cli(row, env, f"fleet-{kind.lower()}")
-                    row.targets.append(Target("< 2 GB", row.rss_mb is not None and row.rss_mb < 2 * GB))
-
-                rows[key] = run.step(table, key, report)
-                for cluster in (THREADS, CELERY_2) if kind == "MySQL" else (THREADS,):
-                    got = cluster_reports(run, table, url, cluster, later=0, rss_limit_mb=2 * GB,
-                                          where=f" ({kind})")
-                    if "first" in got:
-                        rows[f"API report, {cluster.label} ({kind})"] = got["first"]
+        for key in attempts[0]:
+            tries = [a[key] for a in attempts if key in a and a[key].seconds is not None and not a[key].failed]
+            best = min(tries, key=lambda r: r.seconds) if tries else attempts[0][key]
+            if runs > 1 and tries:
+                best.notes += f" (best of {len(tries)}: " + ", ".join(f"{r.seconds:.2f}" for r in tries) + " s)"
+            table.rows.append(best)
+            rows[key] = best
     big = f"{sizes.fleet_factor}×"
     growth = run.result.table(f"growth 1× → {big}", (f"seconds 1× → {big}", f"peak RSS MB {big}"))
     for key, small in measured.get("1×", {}).items():
@@ -246,6 +232,36 @@ def part_fleet(run: PartRun) -> None:
                                    targets=[Target(f"≤ {sizes.fleet_factor + 1}× (time ratio)",
                                                    ratio <= sizes.fleet_factor + 1)],
                                    notes=f"time ratio {ratio:.2f}; RSS {small.rss_mb or 0:.0f} → {large.rss_mb or 0:.0f} MB"))
+
+
+def _fleet_steps(run: PartRun, data: DataSet) -> dict[str, PartRow]:
+    """Load, CLI report and API reports (threads; on MySQL also 2 Celery workers) on fresh databases."""
+    scratch = Table("scratch")
+    rows: dict[str, PartRow] = {}
+    for kind in run.kinds():
+        with run.database(kind, "bench_sm_fleet") as url:
+            env = run.env(url)
+            key = f"load ({kind})"
+
+            def load(row: PartRow, env: dict[str, str] = env, kind: str = kind) -> None:
+                run.load(row, env, data, f"fleet-{kind.lower()}")
+                row.targets.append(Target("< 3 GB", row.rss_mb is not None and row.rss_mb < 3 * GB))
+
+            rows[key] = run.step(scratch, key, load)
+            if rows[key].failed:
+                continue
+            key = f"standard report, CLI ({kind})"
+
+            def report(row: PartRow, env: dict[str, str] = env, kind: str = kind) -> None:
+                run.report_cli(row, env, f"fleet-{kind.lower()}")
+                row.targets.append(Target("< 2 GB", row.rss_mb is not None and row.rss_mb < 2 * GB))
+
+            rows[key] = run.step(scratch, key, report)
+            for cluster in (THREADS, CELERY_2) if kind == "MySQL" else (THREADS,):
+                got = cluster_reports(run, scratch, url, cluster, later=0, rss_limit_mb=2 * GB, where=f" ({kind})")
+                if "first" in got:
+                    rows[f"API report, {cluster.label} ({kind})"] = got["first"]
+    return rows
 
 
 # ---- issue 15 (b) ---------------------------------------------------------------------------
