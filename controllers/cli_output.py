@@ -22,23 +22,27 @@ from services.reports.store_ids import InvalidStoreId, clean_store_ids
 
 
 def start_command(runtime: Runtime) -> None:
-    """Log lines on stderr, the database's connections closed at exit, and no garbage collection
-    of the libraries' objects.
+    """Log lines on stderr; the libraries' objects kept from the garbage collector; the database's
+    connections closed when the command ends.
 
     The hundreds of thousands of objects that importing pandas, SQLAlchemy and Flask made live
-    as long as the process: frozen, the collector stops walking them during the command and at
-    its end (there a last collection cost a quarter of a second, a fifth of a small report's run,
-    only to free memory the operating system takes back anyway).
+    as long as the process: frozen, the collector stops walking them during the command, and
+    frozen again at exit, it skips its last walk (a quarter of a second, a fifth of a small
+    report's run, only to free memory the operating system takes back anyway). They are thawed
+    when the command ends, so that a process running several commands (the tests) keeps
+    collecting its garbage.
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    context = click.get_current_context()
     gc.freeze()
-    atexit.unregister(gc.freeze)  # once, however many commands a process runs (the tests)
+    context.call_on_close(gc.unfreeze)
+    atexit.unregister(gc.freeze)  # once, however many commands a process runs
     atexit.register(gc.freeze)
-    # Closed explicitly, as frozen objects are never finalised: SQLite's last connection then
+    # Closed explicitly (frozen objects are never finalised): SQLite's last connection then
     # folds its write-ahead log back into the database file and removes it.
-    atexit.register(runtime.engine.dispose)
+    context.call_on_close(runtime.engine.dispose)
 
 
 def out_is_stdout(out: Path) -> bool:

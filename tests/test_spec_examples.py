@@ -86,3 +86,24 @@ def test_report_for_selected_stores(app, tmp_path: Path) -> None:
                                  "--store-id", "store-1", "--store-id", "no-such-store", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert [row["store_id"] for row in read_csv(out)] == ["store-1", "store-2"]
+
+
+def test_a_command_leaves_no_write_ahead_log_and_no_frozen_objects(tmp_path: Path) -> None:
+    """A CLI command freezes the libraries' objects for the collector while it runs and closes the
+    database when it ends: SQLite's write-ahead log is folded back, the objects thawed."""
+    import gc
+
+    from app import create_app
+    from config import Config
+    from runtime import runtime_of
+
+    database = tmp_path / "cli.sqlite"
+    app = create_app(Config(database_url=f"sqlite:///{database}", csv_dir=tmp_path, report_dir=tmp_path / "r",
+                            reload_interval_seconds=0))
+    try:
+        loaded = app.test_cli_runner().invoke(args=["load-data", "--dir", str(EXAMPLES[0])])
+        assert loaded.exit_code == 0, loaded.output
+        assert gc.get_freeze_count() == 0
+        assert database.exists() and not Path(f"{database}-wal").exists()
+    finally:
+        runtime_of(app).close()
