@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional, Sequence
 
-from sqlalchemy import BigInteger, Engine, String, Text, delete, func, select, update
+from sqlalchemy import BigInteger, Engine, String, Text, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, EpochMicros, datetime_to_micros, micros_to_datetime
 from models import db
+from models.api_keys import ApiKey
 from models.tables import Report
 
 
@@ -61,6 +62,15 @@ def all_schedules(engine: Engine, api_key_id: str | None = None) -> Sequence[Sch
     query = select(Schedule)
     if api_key_id is not None:
         query = query.where(Schedule.api_key_id == api_key_id)
+    with db.read_session(engine) as s:
+        return s.scalars(query.order_by(Schedule.created_at)).all()
+
+
+def runnable_schedules(engine: Engine) -> Sequence[Schedule]:
+    """The schedules the scheduler runs: made without a key, or with a key still active. A
+    revoked key ends at once (SPEC 8), and with it the reports it scheduled."""
+    active = select(ApiKey.id).where(ApiKey.revoked_at.is_(None))
+    query = select(Schedule).where(or_(Schedule.api_key_id.is_(None), Schedule.api_key_id.in_(active)))
     with db.read_session(engine) as s:
         return s.scalars(query.order_by(Schedule.created_at)).all()
 

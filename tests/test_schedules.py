@@ -17,6 +17,8 @@ from models.schedules import ScheduleRun
 from models.tables import Report
 from runtime import runtime_of
 from support.server import ServerProcess
+from services.access import keys
+from services.access.principal import Principal
 from services.schedules import catalog
 from services.schedules.cron import ScheduleError, due_between, latest_due, next_due, parse_zone, validate_cron
 from services.schedules.scheduler import Scheduler
@@ -124,6 +126,25 @@ def test_a_schedule_does_not_fire_for_times_before_it_existed(runtime) -> None:
 
 
 # -- the API -----------------------------------------------------------------------------------------
+def test_schedules_of_a_revoked_key_stop_running(runtime) -> None:
+    """SPEC 8: `api-key revoke` ends a key at once, and with it the reports it scheduled."""
+    clock, started = FrozenClock(utc(2024, 5, 1, 9, 59)), []
+    reporter, _ = keys.create_key(runtime.engine, "reporter", name="nightly")
+    principal = Principal(reporter.id, "reporter")
+    by_key = catalog.create(runtime.engine, cron="0 * * * *", zone_name="UTC", params={}, webhook_url=None,
+                            now=clock.now, principal=principal)
+    keyless = catalog.create(runtime.engine, cron="0 * * * *", zone_name="UTC", params={}, webhook_url=None,
+                             now=clock.now)
+    scheduler = _scheduler(runtime, clock, started)
+    clock.now = utc(2024, 5, 1, 10, 0, 1)
+    assert len(scheduler.run_once()) == 2
+    assert keys.revoke_key(runtime.engine, reporter.id)
+    clock.now = utc(2024, 5, 1, 11, 0, 1)
+    assert len(scheduler.run_once()) == 1
+    assert sorted(schedule for schedule, _ in started[:2]) == sorted([by_key, keyless])
+    assert started[2][0] == keyless
+
+
 def test_schedule_api_round_trip(client, runtime) -> None:
     response = client.post("/schedules", json={"cron": "0  6 * * 1-5", "timezone": "America/Chicago",
                                                "params": {"store_id": ["s1", "s2"]}})

@@ -63,7 +63,7 @@ class Scheduler:
         now = self.clock()
         claimed = schedule_rows.latest_claims(self.engine)
         started: list[str] = []
-        for schedule in schedule_rows.all_schedules(self.engine):
+        for schedule in schedule_rows.runnable_schedules(self.engine):
             try:
                 due = latest_due(schedule.cron, parse_zone(schedule.timezone), now)
             except ScheduleError as exc:  # stored before a tzdata update removed its zone, say
