@@ -102,6 +102,27 @@ def set_run_report(engine: Engine, schedule_id: str, due_at: datetime, report_id
         )
 
 
+def stale_claims(engine: Engine, claimed_before: datetime) -> dict[tuple[str, datetime], datetime]:
+    """(schedule, due time) → claim time of the claims older than `claimed_before` that never got
+    their report: the process that claimed them died in between."""
+    with db.read_session(engine) as s:
+        rows = s.execute(select(ScheduleRun.schedule_id, ScheduleRun.due_us, ScheduleRun.claimed_at)
+                         .where(ScheduleRun.report_id.is_(None), ScheduleRun.claimed_at < claimed_before))
+        return {(schedule_id, micros_to_datetime(int(due))): claimed_at for schedule_id, due, claimed_at in rows}
+
+
+def take_over(engine: Engine, schedule_id: str, due_at: datetime, claimed_at: datetime, now: datetime) -> bool:
+    """True for exactly one caller: a stale claim is moved to `now` only if no one moved it since."""
+    with db.write_session(engine) as s:
+        moved = s.execute(
+            update(ScheduleRun)
+            .where(ScheduleRun.schedule_id == schedule_id, ScheduleRun.due_us == datetime_to_micros(due_at),
+                   ScheduleRun.report_id.is_(None), ScheduleRun.claimed_at == claimed_at)
+            .values(claimed_at=now)
+        ).rowcount
+    return moved == 1
+
+
 def latest_claims(engine: Engine) -> dict[str, datetime]:
     """The latest claimed due time of every schedule (one grouped query)."""
     with db.read_session(engine) as s:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from conftest import SPEC_EXAMPLES
 from models.db import make_engine, read_session
+from models import schedules as schedule_rows
 from models.schedules import ScheduleRun
 from models.tables import Report
 from runtime import runtime_of
@@ -21,7 +22,7 @@ from services.access import keys
 from services.access.principal import Principal
 from services.schedules import catalog
 from services.schedules.cron import ScheduleError, due_between, latest_due, next_due, parse_zone, validate_cron
-from services.schedules.scheduler import Scheduler
+from services.schedules.scheduler import CLAIM_LEASE, Scheduler
 
 UTC = timezone.utc
 CHICAGO = parse_zone("America/Chicago")
@@ -143,6 +144,29 @@ def test_schedules_of_a_revoked_key_stop_running(runtime) -> None:
     assert len(scheduler.run_once()) == 1
     assert sorted(schedule for schedule, _ in started[:2]) == sorted([by_key, keyless])
     assert started[2][0] == keyless
+
+
+def test_a_claim_whose_process_died_before_its_report_is_taken_over_once(runtime) -> None:
+    """A process that claimed a due time and stopped before starting its report (SIGKILL between
+    the two) must not lose the run: after CLAIM_LEASE one scheduler, and only one, starts it."""
+    clock, started = FrozenClock(utc(2024, 5, 1, 9, 59)), []
+    schedule_id = catalog.create(runtime.engine, cron="0 * * * *", zone_name="UTC", params={}, webhook_url=None,
+                                 now=clock.now)
+    clock.now = utc(2024, 5, 1, 10, 0, 1)
+    assert schedule_rows.claim(runtime.engine, schedule_id, utc(2024, 5, 1, 10), clock.now)  # ... and died
+    schedulers = [_scheduler(runtime, clock, started) for _ in range(3)]
+    clock.now += CLAIM_LEASE - timedelta(seconds=1)
+    assert sum(len(s.run_once()) for s in schedulers) == 0  # it may still be starting it
+    clock.now += timedelta(seconds=2)
+    threads = [threading.Thread(target=s.run_once) for s in schedulers for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [schedule for schedule, _ in started] == [schedule_id]
+    assert schedule_rows.last_run(runtime.engine, schedule_id).report_id == started[0][1]
+    clock.now += timedelta(minutes=10)
+    assert sum(len(s.run_once()) for s in schedulers) == 0  # started once, never again
 
 
 def test_schedule_api_round_trip(client, runtime) -> None:

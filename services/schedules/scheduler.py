@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy import Engine
@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # Starts one report for a schedule: (schedule) -> report id.
 Submit = Callable[[schedule_rows.Schedule], str]
+
+
+# A claim still without its report this long after it was made is taken over: starting a report
+# takes a fraction of a second, so its process died between the two.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 def system_clock() -> datetime:
@@ -62,6 +67,7 @@ class Scheduler:
         """Claim and start what is due now; returns the ids of the reports this call started."""
         now = self.clock()
         claimed = schedule_rows.latest_claims(self.engine)
+        stale = schedule_rows.stale_claims(self.engine, now - CLAIM_LEASE)
         started: list[str] = []
         for schedule in schedule_rows.runnable_schedules(self.engine):
             try:
@@ -73,8 +79,12 @@ class Scheduler:
                 continue
             last = claimed.get(schedule.id)
             if last is not None and last >= due:
-                continue
-            if not schedule_rows.claim(self.engine, schedule.id, due, now):
+                claimed_at = stale.get((schedule.id, due)) if last == due else None
+                if claimed_at is None or not schedule_rows.take_over(self.engine, schedule.id, due, claimed_at, now):
+                    continue
+                log.warning("schedule %s: the run due %s was claimed at %s but never started (its process "
+                            "stopped in between): starting it now", schedule.id, due.isoformat(), claimed_at.isoformat())
+            elif not schedule_rows.claim(self.engine, schedule.id, due, now):
                 continue  # another process took this due time
             report_id = self.submit(schedule)
             schedule_rows.set_run_report(self.engine, schedule.id, due, report_id)
