@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, EpochMicros
 from models import db
+from models.tables import Report
 
 PENDING, DELIVERED, GAVE_UP = "pending", "delivered", "gave_up"
 
@@ -57,6 +58,20 @@ def enqueue(engine: Engine, report_id: str, url: str, body: str, now: datetime) 
     except IntegrityError:
         return False
     return True
+
+
+def unannounced_reports(engine: Engine, statuses: Sequence[str], finished_since: datetime,
+                        limit: int = 100) -> list[str]:
+    """Reports finished since `finished_since` in one of `statuses`, with a webhook but no delivery:
+    the process that finished them could not queue it (the database was away at that moment)."""
+    with db.read_session(engine) as s:
+        return list(s.scalars(
+            select(Report.id)
+            .outerjoin(Delivery, Delivery.report_id == Report.id)
+            .where(Report.webhook_url.is_not(None), Report.status.in_(list(statuses)),
+                   Report.finished_at >= finished_since, Delivery.id.is_(None))
+            .limit(limit)
+        ).all())
 
 
 def claim_due(engine: Engine, now: datetime, lease: timedelta, limit: int = 20) -> list[Delivery]:

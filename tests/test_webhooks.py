@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from conftest import SPEC_EXAMPLES, combine_examples
@@ -88,6 +89,34 @@ def test_signed_webhook_for_a_finished_report(hook_app) -> None:
     assert [(d["attempt"], d["http_status"], d["error"], d["delivered"]) for d in view["deliveries"]] == [
         (1, 200, None, True)]
     assert view["webhook"] == {"status": "delivered", "next_attempt_at": None}
+
+
+def test_a_webhook_that_could_not_be_queued_is_queued_by_the_worker(hook_app, monkeypatch) -> None:
+    """The database away just when a report ends: its webhook is not lost, the worker queues it."""
+    from models import deliveries
+
+    client, runtime, clock = hook_app.test_client(), runtime_of(hook_app), FakeClock()
+    real_enqueue, refused = deliveries.enqueue, []
+
+    def database_away(*args: Any, **kwargs: Any) -> bool:
+        if not refused:
+            refused.append(args[1])
+            raise OperationalError("INSERT INTO deliveries", {}, Exception("server has gone away"))
+        return real_enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(deliveries, "enqueue", database_away)
+    with Receiver() as receiver:
+        response = client.post("/trigger_report", json={"as_of": AS_OF, "webhook_url": receiver.url})
+        report_id = response.get_json()["report_id"]
+        deadline = time.monotonic() + 30
+        while not refused:  # the report's own attempt to queue it, refused
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert refused == [report_id]
+        assert _worker(runtime, clock).run_once() == 1
+        [got] = receiver.wait_for(1)
+    assert json.loads(got.body)["report_id"] == report_id
+    assert _worker(runtime, clock).run_once() == 0  # announced once
 
 
 def test_failing_receiver_is_retried_with_growing_delays(hook_app) -> None:

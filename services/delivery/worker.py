@@ -19,12 +19,15 @@ from sqlalchemy.exc import DBAPIError
 from models import deliveries, report_jobs
 from services.delivery.sender import TIMEOUT_SECONDS, send
 from services.delivery.urls import Resolver, system_resolver
+from services.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
 # Seconds after each failed attempt: the first retry within 10 s, then growing, ~3.7 hours in all.
 RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 3600, 3600)
 _FINAL = {report_jobs.COMPLETE: "Complete", report_jobs.FAILED: "Failed"}
+# How far back a finished report whose webhook could not be queued is still announced.
+UNANNOUNCED_LOOKBACK = timedelta(days=1)
 _wake = threading.Event()  # set when this process queued a delivery: send it now, not at the next poll
 
 
@@ -47,6 +50,9 @@ def report_finished(engine: Engine, report_id: str) -> None:
         if deliveries.enqueue(engine, report.id, report.webhook_url, body, datetime.now(timezone.utc)):
             log.info("report %s: webhook queued", report_id)
             _wake.set()
+    except DBAPIError as exc:  # the database is away: the delivery worker queues it once it is back
+        log.error("report %s: could not queue its webhook now (database error: %s); it is queued when the "
+                  "database answers again", report_id, exc.orig)
     except Exception:  # the report itself is done; a lost webhook is logged, not a failed report
         log.exception("report %s: could not queue its webhook", report_id)
 
@@ -68,11 +74,15 @@ class DeliveryWorker:
         self.clock = clock
         self.resolve = resolve
         self.lease = timedelta(seconds=timeout * 5 + 30)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # Woken when this process queues a delivery: sent at once, not at the next poll.
+        self._thread = Periodic("webhook-delivery", self.run_once, lambda: self.poll_seconds, wake=_wake)
 
     def run_once(self) -> int:
-        """Attempt every delivery due now; returns how many were attempted."""
+        """Queue the webhooks that reports could not queue when they ended, then attempt every
+        delivery due now; returns how many were attempted."""
+        now = self.clock()
+        for report_id in deliveries.unannounced_reports(self.engine, list(_FINAL), now - UNANNOUNCED_LOOKBACK):
+            report_finished(self.engine, report_id)
         due = deliveries.claim_due(self.engine, self.clock(), self.lease)
         for delivery in due:
             self._attempt(delivery)
@@ -106,26 +116,10 @@ class DeliveryWorker:
                       delivery.attempts + 1, error)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="webhook-delivery", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        _wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout + 5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except DBAPIError as exc:
-                log.error("webhook deliveries: database error: %s", exc.orig)
-            except Exception:  # the thread must outlive any single bad delivery
-                log.exception("webhook deliveries: unexpected error")
-            _wake.wait(self.poll_seconds)
-            _wake.clear()
+        self._thread.stop(timeout=self.timeout + 5)
 
 
 def delivery_view(engine: Engine, report_id: str) -> dict[str, object]:

@@ -8,7 +8,6 @@ process that finds the load lock taken (another process is loading) skips its tu
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import Engine
 from services.ingest.loader import load_directory
 from services.ingest.results import LoadResult
 from services.ingest.locks import LockTimeout
+from services.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -40,32 +40,26 @@ class ReloadScheduler:
         self.interval_seconds = interval_seconds
         self.settle_seconds = settle_seconds  # wait for files still being written (SPEC 1)
         self.state = ReloadState()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("csv-reload", self._reload, lambda: self.interval_seconds)
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="csv-reload", daemon=True)
         self._thread.start()
 
     @property
     def first_load_pending(self) -> bool:
         """Started, and the first load has not finished yet (`/health` says "loading")."""
-        return self._thread is not None and self.state.last_finished is None
+        return self._thread.started and self.state.last_finished is None
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            if self.interval_seconds <= 0:
-                log.info("RELOAD_INTERVAL_SECONDS is 0: no further reloads")
-                return
-            self._stop.wait(self.interval_seconds)
+    def _reload(self) -> bool:
+        """One turn of the thread; False after the first when reloads are off."""
+        self.run_once()
+        if self.interval_seconds <= 0:
+            log.info("RELOAD_INTERVAL_SECONDS is 0: no further reloads")
+            return False
+        return True
 
     def run_once(self) -> LoadResult | None:
         self.state.running = True

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from models import report_jobs, report_tasks, store_data
 from models.db import read_tx
@@ -27,6 +25,7 @@ from services.jobs.storage import ReportStore, StoredReport
 from services.jobs.tasks import MAX_ATTEMPTS, JobContext, run_report_task
 from services.reports.builder import InputsCache
 from services.reports.spec import ReportSpec
+from services.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +70,7 @@ class ReportRunner:
             CeleryQueue(celery_app) if celery_app is not None else ThreadQueue(workers, self.run_task)
         )
         self.context.leases_hold_queued = self.queue.local
-        self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self._sweeper = Periodic("lease-sweep", self.sweep, lambda: self.context.leases.sweep_interval)
 
     @property
     def cache(self) -> InputsCache:
@@ -158,23 +156,10 @@ class ReportRunner:
 
     def start(self) -> None:
         """Start the sweep thread; its first pass is the start-up recovery."""
-        if self._sweeper is not None:
-            return
-        self._sweeper = threading.Thread(target=self._sweep_loop, name="lease-sweep", daemon=True)
         self._sweeper.start()
 
-    def _sweep_loop(self) -> None:
-        interval = self.context.leases.sweep_interval
-        while True:
-            try:
-                self.sweep()
-            except DBAPIError as exc:
-                log.warning("lease sweep failed: %s", exc.orig)
-            if self._stop.wait(interval):
-                return
-
     def shutdown(self, wait: bool = False) -> None:
-        self._stop.set()
+        self._sweeper.stop(timeout=0)
         self.context.leases.stop()
         self.queue.close()
 

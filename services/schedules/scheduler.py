@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from models import schedules as schedule_rows
 from services.jobs.runner import ReportRequest, ReportRunner
+from services.periodic import Periodic
 from services.schedules.cron import ScheduleError, latest_due, parse_zone
 
 log = logging.getLogger(__name__)
@@ -60,8 +59,7 @@ class Scheduler:
         self.submit = submit
         self.clock = clock
         self.tick_seconds = tick_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("report-scheduler", self.run_once, lambda: self.tick_seconds)
 
     def run_once(self) -> list[str]:
         """Claim and start what is due now; returns the ids of the reports this call started."""
@@ -93,24 +91,10 @@ class Scheduler:
         return started
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="report-scheduler", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except DBAPIError as exc:
-                log.error("scheduler: database error: %s", exc.orig)
-            except Exception:  # the thread must keep running whatever one tick hit
-                log.exception("scheduler: unexpected error")
-            self._stop.wait(self.tick_seconds)
+        self._thread.stop(timeout=10)
 
 
 def report_starter(runner: ReportRunner) -> Submit:
