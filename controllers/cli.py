@@ -59,8 +59,8 @@ def register_cli(app: Flask) -> None:
                   help="Folder with the CSV files (default: CSV_DIR).")
     def load_data(directory: Path | None) -> None:
         """Load store_status, menu_hours and timezones CSVs into the database once."""
-        start_command(runtime_of(app))
         runtime = runtime_of(app)
+        start_command(runtime)
         directory = directory or runtime.config.csv_dir
         if not directory.is_dir():
             raise click.ClickException(f"{directory} is not a directory")

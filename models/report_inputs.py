@@ -91,6 +91,7 @@ def read_report_inputs(
     if len(stores) and int(stores["store"].max()) > MAX_PACKED_STORE_KEY:
         raise RuntimeError(f"more than {MAX_PACKED_STORE_KEY} stores: beyond what the packed poll read supports")
     by_store = only_keys("store_key")
+    _prepare_session(conn)
     polls = _fetch_polls(conn, lo, hi, by_store)
     hours = _fetch_hours(conn, by_store)
     zones = _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", by_store, ["store", "tz"])
@@ -112,7 +113,6 @@ def _fetch_hours(conn: Connection, key_filter: Filter) -> pd.DataFrame:
     in (store, day, start, end) order."""
     packed_expr = f"((store_key * 8 + day) * {2**_SECONDS_BITS} + start_s) * {2**_SECONDS_BITS} + end_s"
     group = " GROUP BY store_key DIV 4096" if is_mysql(conn) else ""  # MySQL: rows below its packet limit
-    _prepare_session(conn)
     sql = f"SELECT COUNT(*), group_concat({packed_expr}) FROM business_hours WHERE 1=1{key_filter[0]}{group}"
     rows = conn.exec_driver_sql(sql, tuple(key_filter[1])).all()
     packed = _parse_packed([(text,) for _, text in rows])
@@ -166,7 +166,6 @@ def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -
             bounds = [(lo_us, middle), (middle + 1, hi_us)]
         older, bounds = bounds[: len(bounds) // 2], bounds[len(bounds) // 2 :]
     reader = _SecondReader(conn.engine, snapshot_marker(conn), older, key_filter) if older else None
-    _prepare_session(conn)
     parts = [_fetch_slice(conn, lo, hi, key_filter) for lo, hi in bounds]
     if reader is not None:
         earlier = reader.result()
@@ -225,8 +224,10 @@ class _SecondReader:
 
 
 def _prepare_session(conn: Connection) -> None:
+    """Once per connection that reads packed texts (the caller's, and each second reader's)."""
     if is_mysql(conn):
-        # GROUP_CONCAT results are capped per row: group by hour to keep each row small.
+        # GROUP_CONCAT cuts at 1,024 bytes by default; a text still cut short (max_allowed_packet)
+        # is read again in halves.
         conn.exec_driver_sql("SET SESSION group_concat_max_len = 1073741824")
 
 

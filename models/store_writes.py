@@ -29,11 +29,11 @@ def ensure_stores(conn: Connection, store_ids: np.ndarray) -> pd.Series:
     unique_ids = pd.unique(store_ids)
     new_ids = unique_ids[~pd.Index(unique_ids).isin(mapping.index)]
     if len(new_ids):
+        rows = ((sid,) for sid in new_ids.tolist())
         if is_mysql(conn):
-            _load_data_rows(conn, "stores", ("store_id",), ((sid,) for sid in new_ids.tolist()))
+            _load_data_rows(conn, "stores", ("store_id",), rows)
         else:
-            executemany(conn, f"INSERT INTO stores (store_id) VALUES ({placeholders(conn, 1)})",
-                        ((sid,) for sid in new_ids.tolist()))
+            executemany(conn, f"INSERT INTO stores (store_id) VALUES ({placeholders(conn, 1)})", rows)
         mapping = store_keys(conn)
     return mapping
 
@@ -230,11 +230,12 @@ def replace_hours(conn: Connection, keys: np.ndarray, day: np.ndarray, start_s: 
 
 def replace_timezones(conn: Connection, keys: np.ndarray, tz: np.ndarray) -> None:
     conn.exec_driver_sql("DELETE FROM store_timezones")
+    rows = zip(keys.tolist(), tz.tolist())
     if is_mysql(conn):
-        _load_data_rows(conn, "store_timezones", ("store_key", "tz"), zip(keys.tolist(), tz.tolist()))
+        _load_data_rows(conn, "store_timezones", ("store_key", "tz"), rows)
     elif len(keys):
         sql = f"INSERT INTO store_timezones (store_key, tz) VALUES ({placeholders(conn, 2)})"
-        executemany(conn, sql, zip(keys.tolist(), tz.tolist()))
+        executemany(conn, sql, rows)
 
 
 def _load_data_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: Iterable[Sequence[object]]) -> int:

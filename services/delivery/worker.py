@@ -83,6 +83,7 @@ class DeliveryWorker:
         now = self.clock()
         for report_id in deliveries.unannounced_reports(self.engine, list(_FINAL), now - UNANNOUNCED_LOOKBACK):
             report_finished(self.engine, report_id)
+        # The clock again: the deliveries just queued are due from the moment they were queued.
         due = deliveries.claim_due(self.engine, self.clock(), self.lease)
         for delivery in due:
             self._attempt(delivery)

@@ -7,6 +7,7 @@ misses the cache on every row). Spans are read with NumPy instead, a few megabyt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -29,16 +30,15 @@ class ByteSpans:
 
     def rows_of_bytes(self, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
         """The values at `starts` as rows of `width` bytes, zeros after each value's end."""
-        out = np.zeros((len(starts), width), dtype=np.uint8)
+        out = np.empty((len(starts), width), dtype=np.uint8)
         limit = len(self.data) - width
         if limit >= 0:
-            windows = np.lib.stride_tricks.sliding_window_view(self.data, width)
-            out[:] = windows[np.minimum(starts, limit)]
+            out[:] = np.lib.stride_tricks.sliding_window_view(self.data, width)[np.minimum(starts, limit)]
         for i in np.flatnonzero(starts > limit).tolist():  # values in the data's last `width` bytes
             tail = self.data[starts[i] : starts[i] + width]
             out[i] = 0
             out[i, : len(tail)] = tail
-        out[np.arange(width)[None, :] >= lengths[:, None]] = 0
+        out &= _prefixes(width)[np.minimum(lengths, width)]
         return out
 
     def factorize(self) -> tuple[np.ndarray, np.ndarray]:
@@ -77,20 +77,14 @@ class ByteSpans:
     def _words(self, width: int) -> np.ndarray:
         """Every value's bytes as `width` / 8 integers, zeros after its end."""
         n = len(self.starts)
-        keep = np.zeros((width + 1, width), dtype=np.uint8)  # keep[length]: its first `length` bytes
-        keep[np.arange(width)[None, :] < np.arange(width + 1)[:, None]] = 0xFF
-        keep_words = keep.view(np.uint64)
         words = np.empty((n, width // 8), dtype=np.uint64)
-        limit = len(self.data) - width
-        windows = np.lib.stride_tricks.sliding_window_view(self.data, width) if limit >= 0 else None
         for lo in range(0, n, _CHUNK):
-            starts = self.starts[lo : lo + _CHUNK]
-            rows = np.zeros((len(starts), width), dtype=np.uint8)
-            if windows is not None:
-                rows[:] = windows[np.minimum(starts, limit)]
-            for i in np.flatnonzero(starts > limit).tolist():  # values in the data's last `width` bytes
-                tail = self.data[starts[i] : starts[i] + width]
-                rows[i] = 0
-                rows[i, : len(tail)] = tail
-            words[lo : lo + _CHUNK] = rows.view(np.uint64) & keep_words[self.lengths[lo : lo + _CHUNK]]
+            rows = self.rows_of_bytes(self.starts[lo : lo + _CHUNK], self.lengths[lo : lo + _CHUNK], width)
+            words[lo : lo + _CHUNK] = rows.view(np.uint64)
         return words
+
+
+@lru_cache(maxsize=8)
+def _prefixes(width: int) -> np.ndarray:
+    """Row `length` keeps the first `length` of `width` bytes (0xFF) and clears the rest."""
+    return np.where(np.arange(width)[None, :] < np.arange(width + 1)[:, None], 0xFF, 0).astype(np.uint8)

@@ -95,9 +95,7 @@ def parse_timestamp_spans(spans: ByteSpans) -> tuple[np.ndarray, np.ndarray]:
         micros[lo : lo + _CHUNK], ok[lo : lo + _CHUNK] = _parse_byte_columns(np.ascontiguousarray(rows.T))
     misses = np.flatnonzero(~ok)
     if len(misses):
-        values = np.array([spans.data[s : s + k].tobytes().decode("utf-8", errors="replace")
-                           for s, k in zip(spans.starts[misses].tolist(), spans.lengths[misses].tolist())], dtype=object)
-        micros[misses], ok[misses] = parse_timestamps(pd.Series(values, dtype=object))
+        micros[misses], ok[misses] = parse_timestamps(pd.Series(spans.strings(misses), dtype=object))
     return micros, ok
 
 
