@@ -147,6 +147,11 @@ def _refuse_if_not_text(data: bytes, label: str) -> None:
         raise RefusedFileError(f"{label}: not CSV text: the header line is not UTF-8") from None
 
 
+# pandas' C parser reading every field as the string it is: both fast readers must agree.
+_AS_STRINGS = {"encoding": "utf-8-sig", "encoding_errors": "strict", "dtype": object, "na_filter": False,
+               "skip_blank_lines": False, "index_col": False, "engine": "c"}
+
+
 def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int) -> RawTable | None:
     """pandas' C parser; gives up (None) on anything irregular: invalid UTF-8, line numbers
     that could not be trusted, rows wider than the header (the careful reader rejects those).
@@ -165,17 +170,7 @@ def _read_fast(data: bytes, columns: dict[str, int], width: int, first_line: int
         # Only then are names given: pandas reads measurably slower with them.
         names = [f"c{i}" for i in range(max(width, len(first_fields)))]
         wider = {"header": 0, "names": names} if len(names) > width else {}
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            **wider,
-            encoding="utf-8-sig",
-            encoding_errors="strict",
-            dtype=object,
-            na_filter=False,
-            skip_blank_lines=False,
-            index_col=False,
-            engine="c",
-        )
+        frame = pd.read_csv(io.BytesIO(data), **wider, **_AS_STRINGS)
     except (pd.errors.ParserError, ValueError, csv.Error):  # UnicodeDecodeError is a ValueError;
         return None  # csv.Error: e.g. a first-row field beyond the csv module's size limit
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
@@ -223,8 +218,7 @@ def _read_plain(data: bytes, columns: dict[str, int], width: int, first_line: in
             spans[name] = ByteSpans(buffer, start, stop - start)
     others = sorted((position, name) for name, position in columns.items() if name not in spans)
     if others:
-        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=object, na_filter=False,
-                            skip_blank_lines=False, index_col=False, engine="c", usecols=[p for p, _ in others])
+        frame = pd.read_csv(io.BytesIO(data), usecols=[p for p, _ in others], **_AS_STRINGS)
         if len(frame) != len(ends) - 1:
             return None
         frame.columns = [name for _, name in others]
