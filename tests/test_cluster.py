@@ -115,9 +115,10 @@ def running_task_held(engine: Engine, api: ServerProcess, timeout: float = 30.0)
             with write_tx(engine) as conn:
                 lock = "" if engine.dialect.name == "sqlite" else " FOR UPDATE"
                 rows = conn.execute(text(
-                    "SELECT status, lease_owner FROM report_tasks WHERE report_id = :r ORDER BY id" + lock
+                    "SELECT status, lease_owner, progress FROM report_tasks WHERE report_id = :r ORDER BY id" + lock
                 ), {"r": report_id}).all()
-                running = [row for row in rows if row[0] == "running"]
+                # Mid-shard: running, its result not stored yet (that sets progress to 1).
+                running = [row for row in rows if row[0] == "running" and row[2] < 1]
                 if running:
                     yield report_id, str(running[0][1])
                     return
