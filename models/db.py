@@ -21,6 +21,7 @@ from models import loads  # noqa: F401  (load bookkeeping tables)
 from models import job_tables  # noqa: F401
 from models import deliveries, schedules  # noqa: F401,E402  (SPEC 7 tables; they use this module lazily)
 from models import api_keys  # noqa: F401  (SPEC 8)
+from models import closure_tables, live_tables  # noqa: F401  (SPEC 9, 10)
 
 log = logging.getLogger(__name__)
 

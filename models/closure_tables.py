@@ -1,0 +1,28 @@
+"""Planned closures (SPEC 9): spans of a store's business time that are neither up nor down."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, EpochMicros
+
+CSV_SOURCE, API_SOURCE = "csv", "api"  # a load of closures.csv replaces only its own rows
+
+
+class Closure(Base):
+    """One closure [start_us, end_us) of one store, in UTC epoch microseconds."""
+
+    __tablename__ = "closures"
+    __table_args__ = (Index("ix_closures_store_start", "store_key", "start_us"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the closure_id
+    store_key: Mapped[int] = mapped_column(Integer)
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[Optional[str]] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(8), index=True)
+    created_at: Mapped[datetime] = mapped_column(EpochMicros)
+    api_key_id: Mapped[Optional[str]] = mapped_column(String(64))
