@@ -243,3 +243,27 @@ def test_two_processes_one_report_per_due_minute(database_url: str, tmp_path: Pa
     assert sorted(reports) == sorted(rid for _, rid in runs), "each due minute has exactly one report"
     starters = [sum("started report" in line for line in server.logs().splitlines()) for server in servers]
     assert sum(starters) == len(reports)
+
+
+def test_a_range_schedule_runs_range_reports(client, runtime) -> None:
+    """A schedule made with range parameters runs a range report (SPEC 5.2's CSV), every time."""
+    from services.schedules.scheduler import report_starter
+    from services.ingest.loader import load_directory
+    from support.reports import wait_for
+
+    load_directory(runtime.engine, SPEC_EXAMPLES / "ex7")
+    created = client.post("/schedules", json={"cron": "0 * * * *", "params": {"last_hours": 24, "store_id": "r1"}})
+    assert created.status_code == 201, created.get_json()
+    schedule_id = created.get_json()["schedule_id"]
+    view = client.get(f"/schedules/{schedule_id}").get_json()
+    assert view["params"]["last_hours"] == 24 and view["params"]["store_ids"] == ["r1"]
+    clock = FrozenClock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, seconds=1))
+    started = Scheduler(runtime.engine, report_starter(runtime.runner), clock).run_once()
+    assert len(started) == 1
+    done = wait_for(client, started[0])
+    text = done.get_data(as_text=True)
+    assert done.mimetype == "text/csv", text
+    assert text.splitlines()[0] == "store_id,business_hours,uptime_hours,downtime_hours,uptime_percent,incidents"
+    rows = text.splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == ["r1"]
+    assert float(rows[0].split(",")[1]) <= 24

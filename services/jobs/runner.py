@@ -39,13 +39,9 @@ __all__ = ["QueueUnavailable", "ReportRequest", "ReportRunner"]
 @dataclass(frozen=True)
 class ReportRequest(ReportSpec):
     """A report to run: the builder's ReportSpec (standard, or a range report of SPEC 5),
-    stored as its JSON params and built by builder.build_for_params."""
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> ReportRequest:
-        """The inverse of `to_params` (a schedule stores its request that way)."""
-        ids = params.get("store_ids")
-        return cls(tuple(ids) if ids is not None else None, params.get("as_of_us"))
+    stored as its JSON params and built by builder.build_for_params. `from_params` (inherited)
+    is the inverse of `to_params`, range parameters included (a schedule stores its request
+    that way)."""
 
 
 def new_report_id() -> str:
