@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-ADMIN, REPORTER, OWNER = "admin", "reporter", "owner"
-ROLES = (ADMIN, REPORTER, OWNER)
+ADMIN, REPORTER, OWNER, INGEST = "admin", "reporter", "owner", "ingest"
+ROLES = (ADMIN, REPORTER, OWNER, INGEST)
 
 
 class AccessError(Exception):
@@ -60,13 +60,15 @@ class Principal:
 # What a request is when AUTH_REQUIRED is false and no key is sent: the whole service, as before.
 ANONYMOUS = Principal(key_id=None, role=ADMIN, name="anonymous")
 
-# The permissions of each role; every role may use the report, availability and schedule API,
-# admin alone may use what is marked "admin" (operator endpoints).
-ACTIONS = ("reports", "availability", "schedules", "admin")
+# The permissions of each role: reporter and owner may use the report, availability and schedule
+# API; admin alone may use what is marked "admin" (operator endpoints); an ingest key (the
+# platform's poll feed, SPEC 10) may send polls and nothing else, so a leaked feed key reads nothing.
+ACTIONS = ("reports", "availability", "schedules", "admin", "ingest")
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ADMIN: frozenset(ACTIONS),
     REPORTER: frozenset({"reports", "availability", "schedules"}),
     OWNER: frozenset({"reports", "availability", "schedules"}),
+    INGEST: frozenset({"ingest"}),
 }
 
 
