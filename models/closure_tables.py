@@ -26,3 +26,8 @@ class Closure(Base):
     source: Mapped[str] = mapped_column(String(8), index=True)
     created_at: Mapped[datetime] = mapped_column(EpochMicros)
     api_key_id: Mapped[Optional[str]] = mapped_column(String(64))
+    # A closures.csv row's local wall-clock bounds (seconds since 1970-01-01 as if the wall time were
+    # UTC): the UTC bounds are converted again with the store's zone whenever time zones load.
+    # None for closures made through the API, which name fixed instants.
+    local_start_s: Mapped[Optional[int]] = mapped_column(BigInteger)
+    local_end_s: Mapped[Optional[int]] = mapped_column(BigInteger)

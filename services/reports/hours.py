@@ -1,7 +1,8 @@
 """Business hours as UTC intervals (SPEC 2.2, 2.3) for every store at once.
 
 Hours rows are merged with every local date of the span, converted with the store's zone
-(fold=0, services/reports/timezones.py), clipped to the span and unioned per store.
+(fold=0, services/reports/timezones.py), clipped to the span and unioned per store. Planned
+closures (SPEC 9) are then taken out: business time is the hours minus the union of closures.
 """
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ DAY_US = DAY_S * 1_000_000
 
 
 def business_intervals(
-    universe: pd.Index, hours: pd.DataFrame, zones: pd.DataFrame, anchor_us: int, span_lo: int, span_hi: int
+    universe: pd.Index, hours: pd.DataFrame, zones: pd.DataFrame, anchor_us: int, span_lo: int, span_hi: int,
+    closures: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merged business intervals [open, close) in µs relative to the anchor, clipped to
-    [span_lo, span_hi] and sorted by (store, open). Returns (open, close, store code)."""
+    [span_lo, span_hi] and sorted by (store, open). Returns (open, close, store code).
+
+    `closures` (columns store, start_us, end_us: absolute epoch µs, [start, end); `store` of the
+    same kind as `universe`) are taken out of the intervals (SPEC 9)."""
     code = universe.get_indexer(hours["store"].to_numpy())
     rows = pd.DataFrame(
         {
@@ -55,7 +60,60 @@ def business_intervals(
     codes = np.concatenate([expanded["code"].to_numpy()[keep], always_open])
     opens = np.concatenate([open_us[keep], far])
     closes = np.concatenate([close_us[keep], np.full(len(always_open), span_hi, dtype=np.int64)])
-    return _union(codes, opens, closes)
+    opens, closes, codes = _union(codes, opens, closes)
+    if closures is not None and len(closures):
+        opens, closes, codes = subtract_closures(opens, closes, codes, universe, closures, anchor_us, span_lo, span_hi)
+    return opens, closes, codes
+
+
+def subtract_closures(
+    opens: np.ndarray, closes: np.ndarray, codes: np.ndarray, universe: pd.Index, closures: pd.DataFrame,
+    anchor_us: int, span_lo: int, span_hi: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merged intervals (sorted by store, open) minus the union of each store's closures.
+
+    One +1/−1 event sweep over the stores that have a closure: business hours count in one
+    running sum, closures in another; time is business where the first is positive and the
+    second zero. Stores without a closure keep their intervals untouched.
+    """
+    c_code = universe.get_indexer(closures["store"].to_numpy())
+    c_start = np.clip(closures["start_us"].to_numpy(dtype=np.int64) - anchor_us, span_lo, span_hi)
+    c_end = np.clip(closures["end_us"].to_numpy(dtype=np.int64) - anchor_us, span_lo, span_hi)
+    mine = (c_code >= 0) & (c_end > c_start)
+    if not mine.any():
+        return opens, closes, codes
+    c_code, c_start, c_end = c_code[mine], c_start[mine], c_end[mine]
+    closed = np.zeros(len(universe), dtype=bool)
+    closed[c_code] = True
+    touched = closed[codes]
+    if not touched.any():
+        return opens, closes, codes
+    h_code, h_open, h_close = codes[touched], opens[touched], closes[touched]
+    n_h, n_c = len(h_code), len(c_code)
+    ev_code = np.concatenate([h_code, h_code, c_code, c_code])
+    ev_time = np.concatenate([h_open, h_close, c_start, c_end])
+    d_hours = np.concatenate([np.ones(n_h, np.int64), -np.ones(n_h, np.int64), np.zeros(2 * n_c, np.int64)])
+    d_closed = np.concatenate([np.zeros(2 * n_h, np.int64), np.ones(n_c, np.int64), -np.ones(n_c, np.int64)])
+    order = _order_by_store_time(ev_code, ev_time, span_lo, span_hi)
+    ev_code, ev_time = ev_code[order], ev_time[order]
+    # Each store's events sum to zero, so one running sum over all stores is each store's own.
+    in_hours = np.cumsum(d_hours[order])[:-1]
+    in_closure = np.cumsum(d_closed[order])[:-1]
+    piece = ((in_hours > 0) & (in_closure == 0) & (ev_code[1:] == ev_code[:-1]) & (ev_time[1:] > ev_time[:-1]))
+    kept = np.flatnonzero(piece)
+    return _union(
+        np.concatenate([codes[~touched], ev_code[kept]]),
+        np.concatenate([opens[~touched], ev_time[kept]]),
+        np.concatenate([closes[~touched], ev_time[kept + 1]]),
+    )
+
+
+def _order_by_store_time(code: np.ndarray, time: np.ndarray, span_lo: int, span_hi: int) -> np.ndarray:
+    """Sort order by (store, time): one int64 key when both fit, else a two-key lexsort."""
+    time_bits = int(span_hi - span_lo).bit_length()
+    if len(code) and int(code.max()) < 2 ** (62 - time_bits):
+        return np.argsort((code.astype(np.int64) << time_bits) + (time - span_lo), kind="stable")
+    return np.lexsort((time, code))
 
 
 def zone_of(universe: pd.Index, zones: pd.DataFrame, codes: np.ndarray) -> tuple[list[str], np.ndarray]:
