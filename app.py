@@ -22,7 +22,9 @@ from controllers.cli import register_cli
 from controllers.cli_keys import register_key_cli
 from controllers.ratelimit import register_rate_limits
 from controllers.errors import register_error_handlers
+from controllers.observability import register_observability
 from models.db import redacted_url
+from services.log_format import configure_logging
 from services.access.keys import has_active_keys
 from runtime import EXTENSION_KEY, Runtime
 from services.jobs.queues import QueueUnavailable
@@ -45,16 +47,13 @@ def create_app(config: Config | None = None) -> Flask:
         celery_app = celery_init_app(app, config)
     app.extensions[EXTENSION_KEY] = Runtime.build(config, celery_app)
     register_error_handlers(app)
+    register_observability(app)  # first before_request hook: every request is counted and has an id
     register_blueprints(app)
     register_auth(app)  # before the rate limits: they count per key
     register_rate_limits(app, config.trigger_rate_limit, config.rate_limit_storage_url)
     register_cli(app)
     register_key_cli(app)
     return app
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def warn_if_no_key(runtime: Runtime) -> None:
@@ -88,12 +87,13 @@ def port_taken(host: str, port: int) -> str | None:
 
 
 def main() -> int:
-    configure_logging()
     try:
         config = Config.from_env()
     except ConfigError as exc:
+        configure_logging()
         log.error("configuration error: %s", exc)
         return 2
+    configure_logging(config.log_format)
     # Before the database is touched: a second copy started by mistake must not recover reports.
     problem = port_taken(config.host, config.port)
     if problem:

@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'store_monitor.sqlite'}"
 REPORT_BACKENDS = ("threads", "celery")
 BROKER_SCHEMES = ("amqp", "amqps", "pyamqp", "redis", "rediss")  # RabbitMQ and Redis (SPEC 6)
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -114,6 +115,9 @@ class Config:
     # scheduler's clock, and a factor applied to the webhook retry delays.
     scheduler_clock: str | None = None
     webhook_retry_scale: float = 1.0
+    # Operations: log lines as text or one JSON object each; /metrics without a key.
+    log_format: str = "text"
+    metrics_public: bool = False
 
     @property
     def auth_is_required(self) -> bool:
@@ -139,6 +143,9 @@ class Config:
                 f"BROKER_URL must start with one of {', '.join(s + '://' for s in BROKER_SCHEMES)}, got {broker_url!r}"
             )
         auth_raw = (values.get("AUTH_REQUIRED") or "").strip()
+        log_format = (values.get("LOG_FORMAT") or "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
         return cls(
             database_url=url,
             csv_dir=_dir_setting(values, "CSV_DIR", PROJECT_ROOT / "csv_files"),
@@ -160,6 +167,8 @@ class Config:
             poll_retention_days=_int_setting(values, "POLL_RETENTION_DAYS", 400, 0),
             scheduler_clock=_text_setting(values, "SCHEDULER_CLOCK"),
             webhook_retry_scale=_float_setting(values, "WEBHOOK_RETRY_SCALE", 1.0, 0.0),
+            log_format=log_format,
+            metrics_public=_bool_setting(values, "METRICS_PUBLIC", False),
         )
 
     def with_changes(self, **changes: Any) -> Config:

@@ -33,6 +33,8 @@ def presented_key() -> str | None:
 def is_public_request() -> bool:
     if request.method not in ("GET", "HEAD"):
         return False
+    if request.endpoint == "metrics.metrics_text":
+        return runtime_of().config.metrics_public  # else like any operator endpoint (controllers/observability.py)
     return request.endpoint == "static" or request.endpoint in PUBLIC_ENDPOINTS
 
 

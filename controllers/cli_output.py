@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from models.db import describe_database_error
 from runtime import Runtime
+from services.log_format import configure_logging
 from services.reports.builder import NoDataError, write_report_csv, write_report_rows
 from services.reports.spec import InvalidReport
 from services.reports.store_ids import InvalidStoreId, clean_store_ids
@@ -33,8 +34,7 @@ def start_command(runtime: Runtime) -> None:
     collecting its garbage.
     """
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(runtime.config.log_format)
     context = click.get_current_context()
     gc.freeze()
     context.call_on_close(gc.unfreeze)

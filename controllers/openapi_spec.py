@@ -109,6 +109,13 @@ PATHS: dict[str, dict[str, Any]] = {
         "responses": {"200": _json("Healthy", {"type": "object", "required": ["status"]}),
                       "503": _json("Database unreachable", {"type": "object", "required": ["status"]})},
     }},
+    "/metrics": {"get": {
+        "tags": ["service"],
+        "summary": "Prometheus metrics (text format); an admin key when AUTH_REQUIRED, unless METRICS_PUBLIC",
+        "responses": {"200": {"description": "Prometheus text exposition format",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      **errors("401", "403")},
+    }},
     "/": {"get": {
         "tags": ["service"], "summary": "The web page", "security": [],
         "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}},

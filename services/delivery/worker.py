@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from models import deliveries, report_jobs
 from services.delivery.sender import TIMEOUT_SECONDS, send
 from services.delivery.urls import Resolver, system_resolver
+from services.metrics import WEBHOOK_DELIVERIES
 from services.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class DeliveryWorker:
             self.engine, delivery, attempted_at=attempted_at, http_status=status, error=error,
             duration_ms=int(seconds * 1000), next_attempt_at=next_at, delivered=delivered,
         )
+        WEBHOOK_DELIVERIES.labels("delivered" if delivered else "retry" if next_at is not None else "failed").inc()
         if delivered:
             log.info("report %s: webhook delivered (HTTP %s)", delivery.report_id, status)
         elif next_at is not None:

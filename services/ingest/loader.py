@@ -27,6 +27,7 @@ from services.ingest.kinds import KINDS, FileKind, OpenPoll, Rows
 from services.ingest.locks import LOCK_TIMEOUT_SECONDS, load_lock
 from services.ingest.pieces import PIECE_BYTES, parse_in_pieces
 from services.ingest.results import FileResult, LoadResult
+from services.metrics import LOAD_DURATION, LOADS, ROWS_LOADED, ROWS_REJECTED
 from services.ingest.sources import (
     INODE_MASK, Source, read_source, same_stat, unchanged_by_stat, wait_until_settled,
 )
@@ -91,6 +92,7 @@ def load_directory(
                 load.data_version = store_data.data_version(conn)
         except Exception as exc:
             _record_failure(engine, started_at, directory, load, exc)
+            LOADS.labels("failed").inc()
             raise
         if retention_days > 0:
             # After the load's own commit, in batches of their own: readers and the API's writes
@@ -99,12 +101,23 @@ def load_directory(
             load.pruned = retention.prune_polls(engine, retention_days)
     report(1.0, "done")
     load.seconds = time.monotonic() - started
+    _count(load)
     log.info(
         "load of %s finished in %.2fs: %s", directory, load.seconds,
         "; ".join(f"{f.kind} {f.status} ({f.rows_loaded} rows, {f.rejected} rejected)" for f in results)
         + (f"; {load.pruned} old polls pruned" if load.pruned else ""),
     )
     return load
+
+
+def _count(load: LoadResult) -> None:
+    LOADS.labels("changed" if load.changed else "unchanged").inc()
+    LOAD_DURATION.observe(load.seconds)
+    for result in load.files:
+        if result.rows_loaded:
+            ROWS_LOADED.labels(result.kind).inc(result.rows_loaded)
+        if result.rejected:
+            ROWS_REJECTED.labels(result.kind).inc(result.rejected)
 
 
 def _read_and_parse(

@@ -22,6 +22,7 @@ from services.jobs.leases import Leases, now_us
 from services.jobs.outcome import report_finished
 from services.jobs.queues import CeleryQueue, JobQueue, QueueUnavailable, ThreadQueue
 from services.jobs.storage import ReportStore, StoredReport
+from services.metrics import LEASE_TAKEOVERS
 from services.jobs.tasks import MAX_ATTEMPTS, JobContext, run_report_task
 from services.reports.builder import InputsCache
 from services.reports.spec import ReportSpec
@@ -144,6 +145,7 @@ class ReportRunner:
             try:
                 self.queue.enqueue(task.report_id, task.shard)
                 requeued += 1
+                LEASE_TAKEOVERS.inc()
                 log.warning("report %s shard %d: lease expired (%s), re-queued", task.report_id, task.shard,
                             task.status)
             except QueueUnavailable as exc:  # the lease runs out again; the next sweep retries
