@@ -1,0 +1,336 @@
+"""Queries of live status and alerts (SPEC 10); every function runs in the caller's transaction.
+
+Rows travel as DataFrames and bulk statements: the evaluator handles the whole fleet at once.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from models.deliveries import PENDING, Delivery
+from models.live_state import (
+    Alert, AlertEvent, AlertStoreState, LiveCursor, LiveStoreState, StoreTransition,
+)
+from models.live_tables import LiveSequence, PollArrival
+from models.report_inputs import _fetch_hours, _fetch_polls, _prepare_session
+from models.store_data import executemany, is_mysql, placeholders
+from models.tables import DataLoad, Store, StoreTimezone
+
+_KEYS_PER_QUERY = 5_000  # bound parameters of one IN (…) list
+STATE_COLUMNS = ["store", "last_ts_us", "last_active", "run_len", "run_start_us", "received_us", "status",
+                 "status_since_us"]
+
+
+# -- cursor ----------------------------------------------------------------------------------------
+def lock_cursor(conn: Connection) -> LiveCursor:
+    """The evaluator's cursor row, locked until the transaction ends (created on first use)."""
+    row = conn.execute(select(LiveCursor).where(LiveCursor.id == 1).with_for_update()).first()
+    if row is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(LiveCursor).values(id=1, seq=0, load_version=0, evaluated_us=0, pruned_us=0))
+        except Exception:  # another process created it first: lock theirs
+            pass
+        row = conn.execute(select(LiveCursor).where(LiveCursor.id == 1).with_for_update()).first()
+    assert row is not None
+    return LiveCursor(id=1, seq=int(row.seq), load_version=int(row.load_version),
+                      evaluated_us=int(row.evaluated_us), pruned_us=int(row.pruned_us))
+
+
+def advance_cursor(conn: Connection, seq: int, load_version: int, evaluated_us: int, pruned_us: int) -> None:
+    conn.execute(update(LiveCursor).where(LiveCursor.id == 1).values(
+        seq=seq, load_version=load_version, evaluated_us=evaluated_us, pruned_us=pruned_us))
+
+
+def live_sequence(conn: Connection) -> int:
+    """The last committed live batch (0 before any): arrivals up to it are all committed."""
+    value = conn.execute(select(LiveSequence.value).where(LiveSequence.id == 1)).scalar()
+    return int(value or 0)
+
+
+def last_changed_load(conn: Connection) -> int:
+    """Id of the last CSV load that changed data (0 before any)."""
+    value = conn.execute(select(func.max(DataLoad.id)).where(DataLoad.changed.is_(True))).scalar()
+    return int(value or 0)
+
+
+# -- arrivals and polls ----------------------------------------------------------------------------
+def read_arrivals(conn: Connection, after_seq: int, upto_seq: int) -> pd.DataFrame:
+    """Arrivals of batches (after_seq, upto_seq], in the order they were committed."""
+    mark = placeholders(conn, 1)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(
+            f"SELECT store_key, ts_us, active, received_us FROM poll_arrivals WHERE seq > {mark} AND seq <= {mark} "
+            "ORDER BY seq, id", (int(after_seq), int(upto_seq)))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    frame = pd.DataFrame.from_records(rows, columns=["store", "ts_us", "active", "received_us"])
+    return frame.astype({"store": np.int64, "ts_us": np.int64, "active": bool, "received_us": np.int64})
+
+
+def prune_arrivals(conn: Connection, before_us: int, upto_seq: int) -> int:
+    """Delete arrivals received before `before_us` that the evaluator has applied."""
+    return int(conn.execute(delete(PollArrival).where(
+        PollArrival.received_us < int(before_us), PollArrival.seq <= int(upto_seq))).rowcount or 0)
+
+
+def read_recent_polls(conn: Connection, lo_us: int) -> pd.DataFrame:
+    """Every poll from `lo_us` on (store, ts_us, active): what a CSV load may have changed."""
+    hi = conn.exec_driver_sql("SELECT MAX(ts_us) FROM polls").scalar()
+    if hi is None or int(hi) < lo_us:
+        return pd.DataFrame({"store": np.zeros(0, np.int64), "ts_us": np.zeros(0, np.int64),
+                             "active": np.zeros(0, bool)})
+    _prepare_session(conn)
+    return _fetch_polls(conn, int(lo_us), int(hi), ("", []))
+
+
+def latest_poll_us(conn: Connection) -> int | None:
+    value = conn.exec_driver_sql("SELECT MAX(ts_us) FROM polls").scalar()
+    return None if value is None else int(value)
+
+
+# -- store state -----------------------------------------------------------------------------------
+def _in_chunks(conn: Connection, sql: str, keys: Sequence[int] | None, params: Sequence[Any] = ()) -> list[tuple]:
+    """Rows of `sql` (ending in a WHERE clause) for all keys, or `AND <key IN (…)>` a chunk at a time;
+    `sql` holds `{keys}` where the IN list goes."""
+    cursor = conn.connection.cursor()
+    rows: list[tuple] = []
+    try:
+        if keys is None:
+            cursor.execute(sql.format(keys="1=1"), tuple(params))
+            rows.extend(cursor.fetchall())
+        else:
+            keys = [int(k) for k in keys]
+            for lo in range(0, len(keys), _KEYS_PER_QUERY):
+                part = keys[lo: lo + _KEYS_PER_QUERY]
+                cursor.execute(sql.format(keys=f"store_key IN ({placeholders(conn, len(part))})"),
+                               (*params, *part))
+                rows.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return rows
+
+
+def read_states(conn: Connection, store_keys: Sequence[int] | None = None) -> pd.DataFrame:
+    """live_store_state rows of the given stores (None: all), one per store."""
+    rows = _in_chunks(conn, "SELECT store_key, last_ts_us, last_active, run_len, run_start_us, received_us, status, "
+                            "status_since_us FROM live_store_state WHERE {keys}", store_keys)
+    frame = pd.DataFrame.from_records(rows, columns=STATE_COLUMNS)
+    frame["status_since_us"] = pd.to_numeric(frame["status_since_us"]).fillna(-1)
+    return frame.astype({"store": np.int64, "last_ts_us": np.int64, "last_active": bool, "run_len": np.int64,
+                         "run_start_us": np.int64, "received_us": np.int64, "status": np.int64,
+                         "status_since_us": np.int64})
+
+
+def _upsert(conn: Connection, table: str, columns: list[str], keys: list[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    names = ", ".join(columns)
+    updates = [c for c in columns if c not in keys]
+    if is_mysql(conn):
+        sets = ", ".join(f"{c} = VALUES({c})" for c in updates)
+        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders(conn, len(columns))}) ON DUPLICATE KEY UPDATE {sets}"
+    else:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in updates)
+        sql = (f"INSERT INTO {table} ({names}) VALUES ({placeholders(conn, len(columns))}) "
+               f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}")
+    executemany(conn, sql, rows)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars as the Python values DB-API drivers expect; -1 since = none."""
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def write_states(conn: Connection, frame: pd.DataFrame) -> None:
+    """Insert or replace the state rows of `frame` (columns STATE_COLUMNS)."""
+    columns = ["store_key", *STATE_COLUMNS[1:]]
+    rows = [
+        (int(s), int(t), bool(a), int(n), int(r), int(rc), int(st), None if int(since) < 0 else int(since))
+        for s, t, a, n, r, rc, st, since in frame[STATE_COLUMNS].itertuples(index=False, name=None)
+    ]
+    _upsert(conn, "live_store_state", columns, ["store_key"], rows)
+
+
+def write_statuses(conn: Connection, stores: np.ndarray, statuses: np.ndarray, since: np.ndarray) -> None:
+    rows = [(int(st), None if int(si) < 0 else int(si), int(k)) for k, st, si in zip(stores, statuses, since)]
+    if rows:
+        mark = placeholders(conn, 1)
+        executemany(conn, f"UPDATE live_store_state SET status = {mark}, status_since_us = {mark} "
+                          f"WHERE store_key = {mark}", rows)
+
+
+def insert_transitions(conn: Connection, frame: pd.DataFrame, created_us: int) -> None:
+    """Rows of `frame` (store, status, at_us, since_us, last_poll_us) appended to the log."""
+    if frame.empty:
+        return
+    conn.execute(insert(StoreTransition), [
+        {"store_key": int(s), "status": int(st), "at_us": int(at), "since_us": None if si < 0 else int(si),
+         "last_poll_us": None if lp < 0 else int(lp), "created_us": int(created_us)}
+        for s, st, at, si, lp in frame[["store", "status", "at_us", "since_us", "last_poll_us"]].itertuples(
+            index=False, name=None)
+    ])
+
+
+def read_transitions(conn: Connection, after_id: int, store_ids: Iterable[str] | None, limit: int = 500) -> list[tuple]:
+    """(id, store_id, status, at_us, since_us, last_poll_us) of transitions after `after_id`, oldest
+    first, restricted to the given store ids (None: all)."""
+    query = (select(StoreTransition.id, Store.store_id, StoreTransition.status, StoreTransition.at_us,
+                    StoreTransition.since_us, StoreTransition.last_poll_us)
+             .join(Store, Store.id == StoreTransition.store_key)
+             .where(StoreTransition.id > int(after_id)).order_by(StoreTransition.id).limit(limit))
+    if store_ids is not None:
+        query = query.where(Store.store_id.in_(list(store_ids)))
+    return [tuple(r) for r in conn.execute(query).all()]
+
+
+def last_transition_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(StoreTransition.id))).scalar() or 0)
+
+
+def prune_transitions(conn: Connection, before_us: int) -> None:
+    conn.execute(delete(StoreTransition).where(StoreTransition.created_us < int(before_us)))
+
+
+# -- stores, hours, zones --------------------------------------------------------------------------
+def store_ids_of(conn: Connection, keys: Sequence[int]) -> dict[int, str]:
+    result: dict[int, str] = {}
+    keys = [int(k) for k in keys]
+    for lo in range(0, len(keys), _KEYS_PER_QUERY):
+        part = keys[lo: lo + _KEYS_PER_QUERY]
+        result.update({int(k): s for k, s in conn.execute(select(Store.id, Store.store_id).where(Store.id.in_(part))).all()})
+    return result
+
+
+def keys_of_store_ids(conn: Connection, store_ids: Sequence[str]) -> dict[str, int]:
+    result: dict[str, int] = {}
+    ids = list(store_ids)
+    for lo in range(0, len(ids), _KEYS_PER_QUERY):
+        part = ids[lo: lo + _KEYS_PER_QUERY]
+        result.update({s: int(k) for s, k in conn.execute(
+            select(Store.store_id, Store.id).where(Store.store_id.in_(part))).all()})
+    return result
+
+
+def read_schedule(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.Index]:
+    """Business hours (store, day, start_s, end_s), zones (store, tz) and every store key."""
+    _prepare_session(conn)
+    hours = _fetch_hours(conn, ("", []))
+    zones = pd.DataFrame.from_records(conn.execute(select(StoreTimezone.store_key, StoreTimezone.tz)).all(),
+                                      columns=["store", "tz"])
+    keys = pd.Index(np.asarray(conn.execute(select(Store.id).order_by(Store.id)).scalars().all(), dtype=np.int64))
+    return hours, zones, keys
+
+
+def closures_signature(conn: Connection) -> tuple[int, int, int]:
+    """Changes whenever a closure is added or removed (the API writes no data version)."""
+    row = conn.exec_driver_sql(
+        "SELECT COUNT(*), COALESCE(SUM(start_us / 1000), 0), COALESCE(SUM(end_us / 1000), 0) "
+        "FROM closures").one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def store_count(conn: Connection) -> tuple[int, int]:
+    """(number of stores, largest key): tells when stores were added since a cached read."""
+    count, top = conn.execute(select(func.count(), func.max(Store.id))).one()
+    return int(count or 0), int(top or 0)
+
+
+# -- alerts ----------------------------------------------------------------------------------------
+def insert_alert(conn: Connection, alert: Alert) -> None:
+    conn.execute(insert(Alert).values(
+        id=alert.id, webhook_url=alert.webhook_url, store_ids=alert.store_ids, confirm_polls=alert.confirm_polls,
+        recover_polls=alert.recover_polls, created_at=alert.created_at, api_key_id=alert.api_key_id, baselined=False,
+    ))
+
+
+_ALERT_FIELDS = ["id", "webhook_url", "store_ids", "confirm_polls", "recover_polls", "created_at", "api_key_id",
+                 "baselined"]
+
+
+def _alerts(conn: Connection, *where: Any) -> list[Alert]:
+    """Alerts as plain (detached) objects, oldest first."""
+    rows = conn.execute(select(*[getattr(Alert, c) for c in _ALERT_FIELDS]).where(*where)
+                        .order_by(Alert.created_at, Alert.id)).all()
+    return [Alert(**{c: getattr(r, c) for c in _ALERT_FIELDS}) for r in rows]
+
+
+def list_alerts(conn: Connection, api_key_id: str | None = None, only_key: bool = False) -> list[Alert]:
+    """Every alert, or only those made with `api_key_id` when `only_key`."""
+    return _alerts(conn, *([Alert.api_key_id == api_key_id] if only_key else []))
+
+
+def get_alert(conn: Connection, alert_id: str) -> Alert | None:
+    found = _alerts(conn, Alert.id == alert_id)
+    return found[0] if found else None
+
+
+def delete_alert(conn: Connection, alert_id: str) -> bool:
+    gone = conn.execute(delete(Alert).where(Alert.id == alert_id)).rowcount
+    conn.execute(delete(AlertStoreState).where(AlertStoreState.alert_id == alert_id))
+    return bool(gone)
+
+
+def mark_baselined(conn: Connection, alert_ids: Sequence[str]) -> None:
+    if alert_ids:
+        conn.execute(update(Alert).where(Alert.id.in_(list(alert_ids))).values(baselined=True))
+
+
+def alert_scope(alert: Alert) -> list[str] | None:
+    return None if alert.store_ids is None else list(json.loads(alert.store_ids))
+
+
+def read_alert_states(conn: Connection, alert_ids: Sequence[str], store_keys: Sequence[int] | None) -> pd.DataFrame:
+    """alert_store_states rows (alert, store, state, closed) of the given alerts and stores."""
+    frame_rows: list[tuple] = []
+    if alert_ids:
+        marks = placeholders(conn, len(alert_ids))
+        frame_rows = _in_chunks(
+            conn, f"SELECT alert_id, store_key, state, closed FROM alert_store_states WHERE alert_id IN ({marks}) "
+                  "AND {keys}", store_keys, list(alert_ids))
+    frame = pd.DataFrame.from_records(frame_rows, columns=["alert", "store", "state", "closed"])
+    return frame.astype({"alert": object, "store": np.int64, "state": np.int64, "closed": bool})
+
+
+def write_alert_states(conn: Connection, frame: pd.DataFrame) -> None:
+    """Replace the rows of (alert, store) in `frame`: state 1 (up) deletes the row."""
+    if frame.empty:
+        return
+    mark = placeholders(conn, 1)
+    pairs = [(a, int(s)) for a, s in frame[["alert", "store"]].itertuples(index=False, name=None)]
+    executemany(conn, f"DELETE FROM alert_store_states WHERE alert_id = {mark} AND store_key = {mark}", pairs)
+    kept = frame[frame["state"] != 1]
+    if len(kept):
+        conn.execute(insert(AlertStoreState), [
+            {"alert_id": a, "store_key": int(s), "state": int(st), "closed": bool(c)}
+            for a, s, st, c in kept[["alert", "store", "state", "closed"]].itertuples(index=False, name=None)
+        ])
+
+
+def insert_events(conn: Connection, events: list[dict[str, Any]], deliveries: list[dict[str, Any]]) -> None:
+    """The alert events and their queued webhooks, in the caller's transaction (so a rolled-back
+    pass queues nothing, and a committed one everything)."""
+    if events:
+        conn.execute(insert(AlertEvent), events)
+    if deliveries:
+        conn.execute(insert(Delivery), [{**d, "status": PENDING, "attempts": 0} for d in deliveries])
+
+
+def events_of_alert(conn: Connection, alert_id: str, limit: int = 100) -> list[tuple]:
+    """(event id, store_id, event, at_us, since_us, last_poll_us, created_us), newest first."""
+    return [tuple(r) for r in conn.execute(
+        select(AlertEvent.id, Store.store_id, AlertEvent.event, AlertEvent.at_us, AlertEvent.since_us,
+               AlertEvent.last_poll_us, AlertEvent.created_us)
+        .join(Store, Store.id == AlertEvent.store_key)
+        .where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.created_us.desc(), AlertEvent.id).limit(limit)
+    ).all()]

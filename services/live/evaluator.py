@@ -1,0 +1,308 @@
+"""The live evaluator: folds new polls into the stores' live state, records status transitions and
+raises alert events, exactly once across any number of processes (SPEC 10).
+
+One pass is one write transaction that
+1. locks the cursor row (`live_cursor`): passes of all processes run one at a time;
+2. folds in what changed since the cursor: the `poll_arrivals` of batches after it (up to the
+   last committed batch) and, after a CSV load that changed data, the newest polls of every
+   store (a load's polls count for live status too);
+3. computes the live status of the stores whose state changed, or of every store when time alone
+   may have changed some (a store opening or closing, a poll growing stale: the pass knows the
+   next such instant) or the alerts, hours or closures changed;
+4. appends status changes to `store_transitions` (what `GET /events` streams), decides each
+   alert's announcements, inserts `alert_events` and queues their webhooks in `deliveries`;
+5. advances the cursor, and commits.
+A process that dies mid-pass rolls back all of it; the next pass (any process) does it again.
+Runs as a `Periodic` started by `Runtime.start_background`, woken at once by a live write of the
+same process (`signals.polls_committed`) and otherwise every TICK_SECONDS, so polls written by
+another process are seen within that.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine
+
+from models import live_queries
+from models.db import write_tx
+from models.live_state import STATUS_CODES
+from services.live import signals
+from services.live.alert_rules import EVENT_NAMES, decide
+from models.live_state import Alert
+from services.live.opening import BusinessTime, BusinessTimeCache
+from services.live.state import UNKNOWN, UP, Statuses, apply_arrivals, live_status, states_from_polls
+from services.live.timefmt import iso_z, now_us
+from services.periodic import Periodic
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.5
+FULL_PASS_SECONDS = 60.0  # a full pass at least this often, whatever the deadlines say
+REFRESH_LOOKBACK_US = 8 * 86_400 * 1_000_000  # polls read after a CSV load: the newest 8 days
+ARRIVALS_KEPT_US = 24 * 3600 * 1_000_000  # contract 3: arrivals older than a day are pruned
+TRANSITIONS_KEPT_US = 7 * 86_400 * 1_000_000
+PRUNE_EVERY_US = 60 * 1_000_000
+ALERT_DELIVERY_PREFIX = "alert:"  # deliveries.report_id of an alert event: "alert:<event id>"
+
+
+@dataclass
+class PassResult:
+    arrivals: int = 0
+    evaluated: int = 0
+    transitions: int = 0
+    events: list[dict[str, object]] = field(default_factory=list)
+    full: bool = False
+
+
+class TransitionSignal:
+    """Wakes this process's `GET /events` streams when a pass recorded transitions."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._generation = 0
+
+    def notify(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def wait(self, generation: int, timeout: float) -> int:
+        with self._cond:
+            self._cond.wait_for(lambda: self._generation != generation, timeout)
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+transitions_signal = TransitionSignal()
+
+
+class LiveEvaluator:
+    """See the module docstring; `run_once` is one pass (tests call it directly)."""
+
+    def __init__(self, engine: Engine, stale_after_minutes: int, *,
+                 clock: Callable[[], int] = now_us, on_delivery_queued: Callable[[], None] = lambda: None,
+                 tick_seconds: float = TICK_SECONDS) -> None:
+        self.engine = engine
+        self.stale_us = int(stale_after_minutes) * 60 * 1_000_000
+        self.clock = clock
+        self.on_delivery_queued = on_delivery_queued
+        self.business = BusinessTimeCache()
+        self._deadline_us = -1  # before this instant no store changes status by time alone
+        self._last_full_us = -1
+        self._alert_ids: frozenset[str] | None = None
+        self._business_id = 0
+        self._lock = threading.Lock()  # one pass at a time within this process
+        self._thread = Periodic("live-evaluator", self.run_once, lambda: tick_seconds,
+                                wake=signals.polls_committed.event)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+    def run_once(self) -> PassResult:
+        with self._lock:
+            result = self._pass()
+        if result.events:
+            self.on_delivery_queued()
+        if result.transitions:
+            transitions_signal.notify()
+        return result
+
+    # -- one pass ----------------------------------------------------------------------------------
+    def _pass(self) -> PassResult:
+        result = PassResult()
+        with write_tx(self.engine) as conn:
+            cursor = live_queries.lock_cursor(conn)
+            now = self.clock()
+            upto = live_queries.live_sequence(conn)
+            load = live_queries.last_changed_load(conn)
+            business = self.business.get(conn, now)
+            alerts = live_queries.list_alerts(conn)
+            alert_ids = frozenset(a.id for a in alerts)
+            full = (now >= self._deadline_us or now - self._last_full_us >= FULL_PASS_SECONDS * 1_000_000
+                    or alert_ids != self._alert_ids or id(business) != self._business_id or load != cursor.load_version)
+
+            new_alerts = [a for a in alerts if not a.baselined]
+            if new_alerts:  # their stores' current states, recorded before this pass's news: no event
+                self._baseline(conn, new_alerts, business, now)
+
+            changed: list[pd.DataFrame] = []
+            if load != cursor.load_version:
+                changed.append(self._refresh_from_polls(conn, now))
+            live_changed = pd.DataFrame()
+            if upto > cursor.seq:
+                arrivals = live_queries.read_arrivals(conn, cursor.seq, upto)
+                result.arrivals = len(arrivals)
+                if len(arrivals):
+                    current = live_queries.read_states(conn, pd.unique(arrivals["store"]).tolist())
+                    live_changed = apply_arrivals(current, arrivals, self.stale_us)
+                    live_queries.write_states(conn, live_changed)
+                    changed.append(live_changed)
+            changed_keys = (np.unique(np.concatenate([c["store"].to_numpy(np.int64) for c in changed]))
+                            if changed else np.zeros(0, np.int64))
+
+            if full or len(changed_keys):
+                result.full = full
+                states = live_queries.read_states(conn, None if full else changed_keys.tolist())
+                self._evaluate(conn, states, business, now, alerts, live_changed, result)
+            if full:
+                self._last_full_us = now
+                self._alert_ids = alert_ids
+                self._business_id = id(business)
+
+            pruned = cursor.pruned_us
+            if now - pruned >= PRUNE_EVERY_US:
+                live_queries.prune_arrivals(conn, now - ARRIVALS_KEPT_US, upto)
+                live_queries.prune_transitions(conn, now - TRANSITIONS_KEPT_US)
+                pruned = now
+            live_queries.advance_cursor(conn, max(upto, cursor.seq), load, now, pruned)
+        if result.events:
+            log.info("live: %d alert event(s) queued (%s)", len(result.events),
+                     ", ".join(sorted({str(e["event"]) for e in result.events})))
+        return result
+
+    def _refresh_from_polls(self, conn: Connection, now: int) -> pd.DataFrame:
+        """State of the stores whose newest poll a CSV load changed (vectorised over the fleet)."""
+        started = time.perf_counter()
+        latest = live_queries.latest_poll_us(conn)
+        if latest is None:
+            return pd.DataFrame({"store": np.zeros(0, np.int64)})
+        polls = live_queries.read_recent_polls(conn, latest - REFRESH_LOOKBACK_US)
+        current = live_queries.read_states(conn, pd.unique(polls["store"]).tolist())
+        changed = states_from_polls(polls, current, now, self.stale_us)
+        live_queries.write_states(conn, changed)
+        log.info("live: %d store(s) took their newest poll from a CSV load (%.2fs)", len(changed),
+                 time.perf_counter() - started)
+        return changed
+
+    def _baseline(self, conn: Connection, alerts: list[Alert], business: BusinessTime, now: int) -> None:
+        for alert in alerts:
+            keys = self._scope_keys(conn, alert)
+            states = live_queries.read_states(conn, None if keys is None else keys.tolist())
+            if len(states):
+                statuses = live_status(states, business.position(states["store"].to_numpy(), now), now,
+                                       self.stale_us)
+                pairs = self._pairs_frame(states, statuses, alert, pd.DataFrame(
+                    columns=["alert", "store", "state", "closed"]))
+                decisions = decide(pairs)
+                frame = pd.DataFrame({"alert": alert.id, "store": pairs["store"].to_numpy(),
+                                      "state": decisions.state, "closed": decisions.closed})
+                live_queries.write_alert_states(conn, frame[frame["state"] != UP])
+        live_queries.mark_baselined(conn, [a.id for a in alerts])
+
+    @staticmethod
+    def _scope_keys(conn: Connection, alert: Alert) -> np.ndarray | None:
+        ids = live_queries.alert_scope(alert)
+        if ids is None:
+            return None
+        return np.asarray(sorted(live_queries.keys_of_store_ids(conn, ids).values()), dtype=np.int64)
+
+    @staticmethod
+    def _pairs_frame(states: pd.DataFrame, statuses: Statuses, alert: Alert, prev: pd.DataFrame) -> pd.DataFrame:
+        pairs = pd.DataFrame({
+            "store": states["store"].to_numpy(np.int64),
+            "status": statuses.status, "since_us": statuses.since_us,
+            "last_ts_us": states["last_ts_us"].to_numpy(np.int64), "last_active": states["last_active"].to_numpy(bool),
+            "run_len": states["run_len"].to_numpy(np.int64), "received_us": states["received_us"].to_numpy(np.int64),
+            "confirm": alert.confirm_polls, "recover": alert.recover_polls,
+        })
+        mine = prev[prev["alert"] == alert.id].set_index("store")
+        pairs["prev_state"] = mine["state"].reindex(pairs["store"]).fillna(UP).to_numpy(dtype=np.int64)
+        pairs["prev_closed"] = mine["closed"].reindex(pairs["store"]).fillna(False).to_numpy(dtype=bool)
+        return pairs
+
+    def _evaluate(self, conn: Connection, states: pd.DataFrame, business: BusinessTime, now: int, alerts: list[Alert],
+                  live_changed: pd.DataFrame, result: PassResult) -> None:
+        keys = states["store"].to_numpy(np.int64)
+        statuses = live_status(states, business.position(keys, now), now, self.stale_us)
+        result.evaluated = len(states)
+        # The next instant time alone changes a status, among the stores just evaluated.
+        upcoming = statuses.changes_us[statuses.changes_us > now]
+        soonest = int(upcoming.min()) if len(upcoming) else now + int(FULL_PASS_SECONDS * 1_000_000)
+        self._deadline_us = soonest if result.full or self._deadline_us < 0 else min(self._deadline_us, soonest)
+        if len(states) == 0:
+            return
+
+        # Store transitions: what GET /events streams. A store's first status counts only when a
+        # live poll brought it (a CSV load's first fill of a whole fleet is not news).
+        old = states["status"].to_numpy(np.int64)
+        from_live = np.isin(keys, live_changed["store"].to_numpy(np.int64)) if len(live_changed) else np.zeros(
+            len(keys), bool)
+        moved = statuses.status != old
+        live_queries.write_statuses(conn, keys[moved], statuses.status[moved], statuses.since_us[moved])
+        logged = moved & ((old != UNKNOWN) | from_live)
+        if logged.any():
+            at = np.where(np.isin(statuses.status[logged], [UP, STATUS_CODES["down"]]),
+                          np.maximum(statuses.since_us[logged], states["last_ts_us"].to_numpy(np.int64)[logged]),
+                          np.where(statuses.since_us[logged] >= 0, statuses.since_us[logged], now))
+            live_queries.insert_transitions(conn, pd.DataFrame({
+                "store": keys[logged], "status": statuses.status[logged], "at_us": at,
+                "since_us": statuses.since_us[logged], "last_poll_us": states["last_ts_us"].to_numpy(np.int64)[logged],
+            }), now)
+            result.transitions = int(logged.sum())
+
+        active_alerts = [a for a in alerts if a.baselined]
+        if not active_alerts:
+            return
+        prev = live_queries.read_alert_states(conn, [a.id for a in active_alerts],
+                                              None if result.full else keys.tolist())
+        events: list[dict[str, object]] = []
+        deliveries: list[dict[str, object]] = []
+        state_rows: list[pd.DataFrame] = []
+        announced_keys: set[int] = set()
+        plans = []
+        for alert in active_alerts:  # a loop over alerts (few), each vectorised over its stores
+            scope = self._scope_keys(conn, alert)
+            chosen = np.ones(len(keys), bool) if scope is None else np.isin(keys, scope)
+            if not chosen.any():
+                continue
+            sub_states = states[chosen]
+            sub = Statuses(statuses.status[chosen], statuses.since_us[chosen], statuses.changes_us[chosen])
+            pairs = self._pairs_frame(sub_states, sub, alert, prev)
+            decisions = decide(pairs)
+            write = (decisions.state != pairs["prev_state"].to_numpy()) | (
+                decisions.closed != pairs["prev_closed"].to_numpy())
+            if write.any():
+                state_rows.append(pd.DataFrame({"alert": alert.id, "store": pairs["store"].to_numpy()[write],
+                                                "state": decisions.state[write], "closed": decisions.closed[write]}))
+            if decisions.announce.any():
+                plans.append((alert, pairs[decisions.announce], decisions.state[decisions.announce],
+                              decisions.at_us[decisions.announce]))
+                announced_keys.update(int(k) for k in pairs["store"].to_numpy()[decisions.announce])
+        names = live_queries.store_ids_of(conn, sorted(announced_keys)) if announced_keys else {}
+        created = datetime.fromtimestamp(now / 1_000_000, tz=timezone.utc)
+        for alert, pairs, targets, ats in plans:
+            for (store, since, last, received), target, at in zip(
+                    pairs[["store", "since_us", "last_ts_us", "received_us"]].itertuples(index=False, name=None),
+                    targets, ats):
+                event_id = uuid.uuid4().hex
+                event = {
+                    "event": EVENT_NAMES[int(target)], "alert_id": alert.id, "store_id": names.get(int(store), ""),
+                    "at": iso_z(int(at)), "since": iso_z(int(since)) if since >= 0 else None,
+                    "last_poll": iso_z(int(last)),
+                }
+                events.append({"id": event_id, "alert_id": alert.id, "store_key": int(store),
+                               "event": event["event"], "at_us": int(at),
+                               "since_us": int(since) if since >= 0 else None, "last_poll_us": int(last),
+                               "created_us": now, "received_us": int(received)})
+                deliveries.append({"report_id": ALERT_DELIVERY_PREFIX + event_id, "url": alert.webhook_url,
+                                   "body": json.dumps(event, separators=(",", ":"), ensure_ascii=True),
+                                   "created_at": created, "next_attempt_at": created})
+        if state_rows:
+            live_queries.write_alert_states(conn, pd.concat(state_rows, ignore_index=True))
+        live_queries.insert_events(conn, events, deliveries)
+        result.events = events
