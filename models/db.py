@@ -15,13 +15,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models.base import Base
-from models.upgrade import add_missing_columns
+from models.poll_layout import ensure_layout
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
 from models import loads  # noqa: F401  (load bookkeeping tables)
 from models import job_tables  # noqa: F401
 from models import deliveries, schedules  # noqa: F401,E402  (SPEC 7 tables; they use this module lazily)
 from models import api_keys  # noqa: F401  (SPEC 8)
 from models import closure_tables, live_tables  # noqa: F401  (SPEC 9, 10)
+from models import live_state  # noqa: F401  (SPEC 10: live status and alerts)
+from models.schema import migrate  # noqa: E402  (after the tables: migrations compare with them)
 
 log = logging.getLogger(__name__)
 
@@ -131,28 +133,35 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 SCHEMA_LOCK_NAME = "store_monitor_schema"
 SCHEMA_ATTEMPTS = 5
+SCHEMA_LOCK_WAIT_SECONDS = 600  # a migration that builds an index on a big polls table takes minutes
 
 
 def init_schema(engine: Engine) -> None:
-    """Create missing tables; safe when several processes start together on a new database.
+    """Create or migrate the schema to the newest revision (models/schema.py); safe when several
+    processes start together.
 
-    MySQL: a named server lock serialises the CREATE statements (each of them commits on its
-    own, so a transaction cannot). SQLite: one IMMEDIATE transaction holds the write lock while
-    tables are checked and created, and others wait for it (busy timeout). A process that still
-    trips over another's work (a table created between check and CREATE) checks again.
+    MySQL: a named server lock, held on the migration connection, serialises the migrations
+    (each DDL commits on its own, so a transaction cannot): the first process migrates, the
+    others find the database at head. SQLite: one IMMEDIATE transaction holds the write lock
+    while the migrations run (SQLite's DDL is transactional), and others wait for it (busy
+    timeout). A process that still trips over another's work checks again.
     """
     for attempt in range(1, SCHEMA_ATTEMPTS + 1):
         try:
             if is_sqlite(engine):
                 with write_tx(engine) as conn:
-                    Base.metadata.create_all(conn)
-                    add_missing_columns(conn)
+                    migrate(conn)
+                    ensure_layout(conn)
             elif engine.dialect.name in ("mysql", "mariadb"):
                 with engine.connect() as conn:
-                    got = conn.execute(text("SELECT GET_LOCK(:name, 60)"), {"name": _schema_lock_name(engine)}).scalar()
+                    got = conn.execute(text("SELECT GET_LOCK(:name, :wait)"),
+                                       {"name": _schema_lock_name(engine), "wait": SCHEMA_LOCK_WAIT_SECONDS}).scalar()
                     try:
-                        Base.metadata.create_all(conn)
-                        add_missing_columns(conn)
+                        if got != 1:
+                            raise RuntimeError(f"another process held the schema lock for {SCHEMA_LOCK_WAIT_SECONDS}s")
+                        conn.commit()  # DDL commits on its own in MySQL: no transaction to keep open
+                        migrate(conn)
+                        ensure_layout(conn)
                         conn.commit()
                     finally:
                         if got == 1:
