@@ -119,6 +119,10 @@ class Config:
     log_format: str = "text"
     metrics_public: bool = False
 
+    # SPEC 10: an open store without a poll for this long is "stale"; open GET /events streams
+    # at once (each holds a server thread).
+    stale_after_minutes: int = 120
+    event_streams_max: int = 4
     @property
     def auth_is_required(self) -> bool:
         return self.auth_required if self.auth_required is not None else not is_loopback_host(self.host)
@@ -173,3 +177,5 @@ class Config:
 
     def with_changes(self, **changes: Any) -> Config:
         return replace(self, **changes)
+            stale_after_minutes=_int_setting(values, "STALE_AFTER_MINUTES", 120, 1),
+            event_streams_max=_int_setting(values, "EVENT_STREAMS_MAX", 4, 1),
