@@ -115,14 +115,14 @@ class Config:
     # scheduler's clock, and a factor applied to the webhook retry delays.
     scheduler_clock: str | None = None
     webhook_retry_scale: float = 1.0
-    # Operations: log lines as text or one JSON object each; /metrics without a key.
-    log_format: str = "text"
-    metrics_public: bool = False
-
     # SPEC 10: an open store without a poll for this long is "stale"; open GET /events streams
     # at once (each holds a server thread).
     stale_after_minutes: int = 120
     event_streams_max: int = 4
+    # Operations: log lines as text or one JSON object each; /metrics without a key.
+    log_format: str = "text"
+    metrics_public: bool = False
+
     @property
     def auth_is_required(self) -> bool:
         return self.auth_required if self.auth_required is not None else not is_loopback_host(self.host)
@@ -171,11 +171,11 @@ class Config:
             poll_retention_days=_int_setting(values, "POLL_RETENTION_DAYS", 400, 0),
             scheduler_clock=_text_setting(values, "SCHEDULER_CLOCK"),
             webhook_retry_scale=_float_setting(values, "WEBHOOK_RETRY_SCALE", 1.0, 0.0),
+            stale_after_minutes=_int_setting(values, "STALE_AFTER_MINUTES", 120, 1),
+            event_streams_max=_int_setting(values, "EVENT_STREAMS_MAX", 4, 1),
             log_format=log_format,
             metrics_public=_bool_setting(values, "METRICS_PUBLIC", False),
         )
 
     def with_changes(self, **changes: Any) -> Config:
         return replace(self, **changes)
-            stale_after_minutes=_int_setting(values, "STALE_AFTER_MINUTES", 120, 1),
-            event_streams_max=_int_setting(values, "EVENT_STREAMS_MAX", 4, 1),
