@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Row
 
+from models.closures import empty_closures, read_closures
 from models.db import read_tx
 from models.store_data import data_version, is_mysql, latest_poll_us, placeholders, store_keys
 
@@ -38,6 +39,9 @@ class ReportInputs:
     lo_us: int | None  # polls cover [lo_us, hi_us]
     hi_us: int | None
     data_version: int
+    # store (key), start_us, end_us, reason, closure_id: every closure ending after lo_us − 1 day
+    # (SPEC 9; business time minus these). Changing closures makes a new data version.
+    closures: pd.DataFrame = field(default_factory=empty_closures)
 
     def covers(self, now_us: int, lookback_us: int) -> bool:
         """Whether a report at `now_us` can be computed from these inputs alone."""
@@ -95,7 +99,19 @@ def read_report_inputs(
     polls = _fetch_polls(conn, lo, hi, by_store)
     hours = _fetch_hours(conn, by_store)
     zones = _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", by_store, ["store", "tz"])
-    return ReportInputs(polls, hours, zones, stores, latest_us=latest, lo_us=lo, hi_us=hi, data_version=version)
+    closures = report_closures(conn, lo, keys or None)
+    return ReportInputs(polls, hours, zones, stores, latest_us=latest, lo_us=lo, hi_us=hi, data_version=version,
+                        closures=closures)
+
+
+_CLOSURE_MARGIN_US = 2 * 86_400_000_000  # the engine's business hours reach a day beyond the polls
+
+
+def report_closures(conn: Connection, lo_us: int, keys: Sequence[int] | None) -> pd.DataFrame:
+    """The closures a report on polls from `lo_us` on can meet (any later now), keyed like the
+    other inputs: `store` holds the store key."""
+    frame = read_closures(conn, lo_us - _CLOSURE_MARGIN_US, 2**62, keys)
+    return frame.assign(store=frame["store_key"].to_numpy(dtype=np.int64)).drop(columns=["store_key"])
 
 
 def _fetch_frame(conn: Connection, sql: str, where: Filter, columns: list[str]) -> pd.DataFrame:

@@ -141,6 +141,25 @@ def business_intervals(
     return merge_intervals(intervals)
 
 
+def subtract_closures(intervals: Sequence[Interval], closures: Iterable[Interval]) -> list[Interval]:
+    """SPEC 9: business time minus every closure [start, end), one closure at a time."""
+    result = list(intervals)
+    for closed_from, closed_to in closures:
+        if closed_to <= closed_from:
+            continue
+        kept: list[Interval] = []
+        for open_us, close_us in result:
+            if closed_to <= open_us or closed_from >= close_us:
+                kept.append((open_us, close_us))
+                continue
+            if open_us < closed_from:
+                kept.append((open_us, closed_from))
+            if closed_to < close_us:
+                kept.append((closed_to, close_us))
+        result = kept
+    return merge_intervals(result)
+
+
 def is_open(ts_us: int, intervals: Sequence[Interval]) -> bool:
     """Half-open membership: open at opening time, closed at closing time."""
     return any(open_us <= ts_us < close_us for open_us, close_us in intervals)
@@ -239,6 +258,15 @@ def _zone_by_store(zones: pd.DataFrame) -> dict[Hashable, object]:
     return {store: tz for store, tz in zip(zones["store"], zones["tz"])}
 
 
+def _closures_by_store(closures: pd.DataFrame | None) -> dict[Hashable, list[Interval]]:
+    result: dict[Hashable, list[Interval]] = {}
+    if closures is None:
+        return result
+    for store, start_us, end_us in zip(closures["store"], closures["start_us"], closures["end_us"]):
+        result.setdefault(store, []).append((int(start_us), int(end_us)))
+    return result
+
+
 def _polls_by_store(polls: pd.DataFrame) -> dict[Hashable, list[Observation]]:
     result: dict[Hashable, list[Observation]] = {}
     for store, ts_us, active in zip(polls["store"], polls["ts_us"], polls["active"]):
@@ -252,10 +280,12 @@ def store_states(
     zones: pd.DataFrame,
     now_us: int,
     stores: Sequence | None = None,
+    closures: pd.DataFrame | None = None,
 ) -> dict[Hashable, StoreState]:
-    """Per-store zone, business intervals (complete over [now - 8 d, now]) and observations,
-    for exactly the stores that get a report row."""
+    """Per-store zone, business intervals (complete over [now - 8 d, now], closures taken out)
+    and observations, for exactly the stores that get a report row."""
     now_us = int(now_us)
+    closures_of = _closures_by_store(closures)
     polls_of = _polls_by_store(polls)
     hours_of = _hours_by_store(hours)
     zone_of = _zone_by_store(zones)
@@ -266,9 +296,9 @@ def store_states(
     states: dict[Hashable, StoreState] = {}
     for store in _sorted(wanted):
         tz = resolve_zone(zone_of.get(store))
-        intervals = business_intervals(
+        intervals = subtract_closures(business_intervals(
             hours_of.get(store, []), tz, now_us - OBSERVATION_LOOKBACK_US, now_us
-        )
+        ), closures_of.get(store, []))
         obs = observations(polls_of.get(store, []), intervals, now_us)
         states[store] = StoreState(store, tz, intervals, obs)
     return states
@@ -288,6 +318,7 @@ def reference_uptime(
     zones: pd.DataFrame,
     now_us: int,
     stores: Sequence | None = None,
+    closures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Same contract as `services.reports.engine.compute_uptime`, computed plainly per store.
 
@@ -299,7 +330,7 @@ def reference_uptime(
     now_us = int(now_us)
     records: list[list[float]] = []
     index: list[Hashable] = []
-    for store, state in store_states(polls, hours, zones, now_us, stores).items():
+    for store, state in store_states(polls, hours, zones, now_us, stores, closures).items():
         ups: list[float] = []
         downs: list[float] = []
         for _name, length_us, unit_us in WINDOWS:
@@ -349,6 +380,7 @@ class RangeAnswer:
     down_us: Fraction
     incidents: list[tuple[Fraction, Fraction]]  # [start, end) in epoch µs
     days: list[tuple[dt.date, int, Fraction, Fraction]]  # date, business, up, down (µs)
+    closed_us: int = 0  # business time that closures took out of [from, to) (SPEC 9)
 
 
 def range_observations(
@@ -409,8 +441,11 @@ def reference_range(
     from_us: int,
     to_us: int,
     stores: Sequence | None = None,
+    closures: pd.DataFrame | None = None,
 ) -> dict[Hashable, RangeAnswer]:
-    """SPEC 5.1 for each store with a poll not after `to` (or each of `stores`), plainly."""
+    """SPEC 5.1 for each store with a poll not after `to` (or each of `stores`), plainly;
+    `closures` (store, start_us, end_us) are taken out of business time (SPEC 9)."""
+    closures_of = _closures_by_store(closures)
     polls_of = _polls_by_store(polls)
     hours_of = _hours_by_store(hours)
     zone_of = _zone_by_store(zones)
@@ -421,7 +456,8 @@ def reference_range(
     answers: dict[Hashable, RangeAnswer] = {}
     for store in _sorted(wanted):
         tz = resolve_zone(zone_of.get(store))
-        intervals = business_intervals(hours_of.get(store, []), tz, from_us - RANGE_LOOKBACK_US, to_us)
+        plain = business_intervals(hours_of.get(store, []), tz, from_us - RANGE_LOOKBACK_US, to_us)
+        intervals = subtract_closures(plain, closures_of.get(store, []))
         obs = range_observations(polls_of.get(store, []), intervals, from_us - RANGE_LOOKBACK_US, to_us)
         up, down = up_down_us(obs, intervals, from_us, to_us)
         days = []
@@ -429,8 +465,9 @@ def reference_range(
             a, b = max(lo, from_us), min(hi, to_us)
             day_up, day_down = up_down_us(obs, intervals, a, b)
             days.append((day, business_time_us(intervals, a, b), day_up, day_down))
+        business = business_time_us(intervals, from_us, to_us)
         answers[store] = RangeAnswer(
-            business_time_us(intervals, from_us, to_us), up, down,
-            down_intervals(obs, intervals, from_us, to_us), days,
+            business, up, down, down_intervals(obs, intervals, from_us, to_us), days,
+            business_time_us(plain, from_us, to_us) - business,
         )
     return answers

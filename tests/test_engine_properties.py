@@ -4,8 +4,9 @@ Why: `services.reports.engine.compute_uptime` is fast but intricate (DST, overni
 midpoint interpolation, look-back edges); `tests/reference_report.py` states SPEC section 2
 plainly.  Hypothesis generates small datasets that concentrate on the hard cases — weeks with
 DST changes in several hemispheres, half-hour and 45-minute zones, polls exactly on interval
-edges and on the 8-day look-back edge, duplicate polls with conflicting statuses — and the two
-must agree to 1e-6 (minutes / hours).
+edges and on the 8-day look-back edge, duplicate polls with conflicting statuses, planned
+closures (SPEC 9) that overlap, touch a window's edge, cover a whole window or cross a DST
+change — and the two must agree to 1e-6 (minutes / hours).
 
 The engine import is deliberately not guarded: if the engine is missing, this module fails.
 """
@@ -135,6 +136,53 @@ def transition_hints(
     return tuple(hints)
 
 
+def closures_frame(rows: list[tuple[str, int, int]]) -> pd.DataFrame:
+    """Closures (store, start_us, end_us) as the engine and the reference take them."""
+    return pd.DataFrame({"store": pd.Series([r[0] for r in rows], dtype=object),
+                         "start_us": pd.Series([r[1] for r in rows], dtype="int64"),
+                         "end_us": pd.Series([r[2] for r in rows], dtype="int64")})
+
+
+def draw_closures(draw: st.DrawFn, store: str, edges: list[int], lo_us: int, hi_us: int) -> list[tuple[str, int, int]]:
+    """0-4 closures of a store: anywhere in [lo_us, hi_us], or starting / ending exactly at one of
+    `edges` (window edges, business-interval edges, DST changes), or covering all of [lo, hi];
+    they may overlap each other and touch end to start."""
+    rows: list[tuple[str, int, int]] = []
+    lengths = st.one_of(st.sampled_from([1, MINUTE_US, HOUR_US, 2 * HOUR_US, DAY_US, 3 * DAY_US]),
+                        st.integers(1, 4 * DAY_US))
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.integers(0, 5))
+        length = draw(lengths)
+        if kind == 0 or not edges:
+            start = draw(st.integers(lo_us, hi_us))
+        elif kind == 1:  # starts at an edge
+            start = draw(st.sampled_from(edges))
+        elif kind == 2:  # ends at an edge
+            start = draw(st.sampled_from(edges)) - length
+        elif kind == 3:  # across an edge
+            start = draw(st.sampled_from(edges)) - draw(st.integers(1, length))
+        elif kind == 4 and rows:  # touching or overlapping the previous one
+            start = rows[-1][2] - draw(st.sampled_from([0, 0, 1, MINUTE_US, HOUR_US]))
+        else:  # the whole span
+            start, length = lo_us - HOUR_US, hi_us - lo_us + 2 * HOUR_US
+        rows.append((store, start, start + length))
+    return rows
+
+
+@functools.lru_cache(maxsize=None)
+def utc_changes(zone: str | None, now_day: dt.date) -> tuple[int, ...]:
+    """UTC µs of the zone's offset changes within ±10 days of `now_day` (quarter-hour steps)."""
+    tz = resolve_zone(zone)
+    step = dt.timedelta(minutes=15)
+    t = dt.datetime.combine(now_day, dt.time(), tzinfo=dt.timezone.utc) - dt.timedelta(days=10)
+    found = []
+    for _ in range(20 * 96):
+        if t.astimezone(tz).utcoffset() != (t + step).astimezone(tz).utcoffset():
+            found.append((t + step - EPOCH) // dt.timedelta(microseconds=1))
+        t += step
+    return tuple(found)
+
+
 # Times of day in microseconds: whole hours, whole minutes, or arbitrary.
 time_of_day_us = st.one_of(
     st.integers(0, 23).map(lambda h: h * HOUR_US),
@@ -161,7 +209,7 @@ poll_offset_us = st.one_of(
 
 @st.composite
 def datasets(draw: st.DrawFn) -> dict:
-    """A random (polls, hours, zones, now_us, stores) for 1-6 stores."""
+    """A random (polls, hours, zones, closures, now_us, stores) for 1-6 stores."""
     now_day = draw(st.sampled_from(NOW_DATES))
     now_us = midnight_us(now_day) + draw(time_of_day_us)
     stores = draw(st.lists(st.sampled_from(STORE_IDS), min_size=1, max_size=6, unique=True))
@@ -169,6 +217,7 @@ def datasets(draw: st.DrawFn) -> dict:
     poll_rows: list[tuple[str, int, bool]] = []
     hours_rows: list[tuple[str, int, int, int]] = []
     zone_rows: list[tuple[str, str]] = []
+    closure_rows: list[tuple[str, int, int]] = []
     for store in stores:
         # Half the time, a zone that changes its offset around this report.
         if changing and draw(st.booleans()):
@@ -207,6 +256,9 @@ def datasets(draw: st.DrawFn) -> dict:
         ):
             edges += [open_us, open_us - 1, close_us, close_us - 1]
         edges = [t for t in edges if now_us - 9 * DAY_US <= t <= now_us + HOUR_US]
+        windows = [now_us - length for _name, length, _unit in WINDOWS] + [now_us - OBSERVATION_LOOKBACK_US, now_us]
+        closure_rows += draw_closures(draw, store, edges + windows + list(utc_changes(zone, now_day)),
+                                      now_us - 9 * DAY_US, now_us + HOUR_US)
         if edges:
             times += draw(st.lists(st.sampled_from(edges), max_size=4))
         for t in times:
@@ -225,21 +277,22 @@ def datasets(draw: st.DrawFn) -> dict:
     if draw(st.booleans()):
         polled = sorted({s for s, t, _ in poll_rows if t <= now_us})
         explicit = draw(st.lists(st.sampled_from(polled), unique=True)) if polled else []
-    return {"polls": polls, "hours": hours, "zones": zones, "now_us": now_us, "stores": explicit}
+    return {"polls": polls, "hours": hours, "zones": zones, "now_us": now_us, "stores": explicit,
+            "closures": closures_frame(draw(st.permutations(closure_rows)))}
 
 
 def _describe(data: dict) -> str:
     now = EPOCH + dt.timedelta(microseconds=data["now_us"])
     return (f"now={now.isoformat()} stores={data['stores']}\npolls=\n{data['polls']}\n"
-            f"hours=\n{data['hours']}\nzones=\n{data['zones']}")
+            f"hours=\n{data['hours']}\nzones=\n{data['zones']}\nclosures=\n{data['closures']}")
 
 
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datasets())
 def test_engine_matches_reference(data: dict) -> None:
     args = (data["polls"], data["hours"], data["zones"], data["now_us"])
-    expected = reference_uptime(*args, stores=data["stores"])
-    actual = compute_uptime(*args, stores=data["stores"])
+    expected = reference_uptime(*args, stores=data["stores"], closures=data["closures"])
+    actual = compute_uptime(*args, stores=data["stores"], closures=data["closures"])
     context = _describe(data)
 
     assert actual.index.name == "store", context
@@ -248,7 +301,7 @@ def test_engine_matches_reference(data: dict) -> None:
     for column in COLUMNS:
         assert pd.api.types.is_float_dtype(actual[column]), (column, actual.dtypes)
 
-    states = store_states(*args, stores=data["stores"])
+    states = store_states(*args, stores=data["stores"], closures=data["closures"])
     for store in expected.index:
         for column in COLUMNS:
             got = float(actual.loc[store, column])
@@ -267,6 +320,7 @@ def test_engine_matches_reference(data: dict) -> None:
             state = states[store]
             event(f"{name}: {'has' if state.observations and up + down > 0 else 'no'} business time "
                   f"with observations")
+            event(f"{'with' if (data['closures']['store'] == store).any() else 'without'} closures")
             if state.observations:
                 business = business_time_us(state.intervals, data["now_us"] - length_us,
                                             data["now_us"]) / unit_us

@@ -3,7 +3,8 @@ reference, and a range of exactly the last week is the standard report's week.
 
 Why: ranges add edges the 3-window report never had — a range starting or ending next to a
 DST change (inside the skipped or repeated local hour), local days of 23 or 25 hours, incidents
-cut by closed nights or by the range ends, and ranges far longer than the 8-day look-back.
+cut by closed nights or by the range ends, and ranges far longer than the 8-day look-back; and
+planned closures (SPEC 9) that overlap, touch or cover the range, or cross a DST change.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from services.reports.availability import MAX_RANGE_US, InvalidRange, compute_range
 from services.reports.engine import compute_uptime
 from reference_report import DAY_US, HOUR_US, MINUTE_US, input_frames, reference_range, resolve_zone
-from test_engine_properties import local_seconds, transition_hints
+from test_engine_properties import closures_frame, draw_closures, local_seconds, transition_hints
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 TOLERANCE = 1e-6
@@ -74,13 +75,17 @@ def range_cases(draw: st.DrawFn) -> dict:
     length = draw(st.one_of(st.integers(1, 3 * DAY_US), st.sampled_from([HOUR_US, DAY_US, 7 * DAY_US]),
                             st.integers(1, 40).map(lambda d: d * DAY_US + HOUR_US // 2)))
     to_us = from_us + length
+    closure_rows = []
     for store in stores:
+        edges = [from_us, to_us, from_us - DAY_US, *changes[:6]]
+        closure_rows += draw_closures(draw, store, edges, from_us - 2 * DAY_US, to_us + HOUR_US)
         times = draw(st.lists(st.integers(from_us - 2 * DAY_US, to_us + HOUR_US), max_size=25))
         times += draw(st.lists(st.sampled_from([from_us, from_us - DAY_US, from_us - DAY_US - 1, to_us,
                                                 to_us + 1, *changes[:4]]), max_size=3))
         poll_rows += [(store, t, draw(st.booleans())) for t in times]
     polls, hours, zones = input_frames(poll_rows, hours_rows, zone_rows)
-    return {"polls": polls, "hours": hours, "zones": zones, "from_us": from_us, "to_us": to_us}
+    return {"polls": polls, "hours": hours, "zones": zones, "from_us": from_us, "to_us": to_us,
+            "closures": closures_frame(closure_rows)}
 
 
 def _close(a: float, b: float) -> bool:
@@ -91,13 +96,15 @@ def _close(a: float, b: float) -> bool:
 @given(range_cases())
 def test_range_matches_reference(case: dict) -> None:
     args = (case["polls"], case["hours"], case["zones"], case["from_us"], case["to_us"])
-    want = reference_range(*args)
-    got = compute_range(*args, with_days=True)
-    context = f"from={case['from_us']} to={case['to_us']}\n{case['polls']}\n{case['hours']}\n{case['zones']}"
+    want = reference_range(*args, closures=case["closures"])
+    got = compute_range(*args, with_days=True, closures=case["closures"])
+    context = (f"from={case['from_us']} to={case['to_us']}\n{case['polls']}\n{case['hours']}\n{case['zones']}\n"
+               f"{case['closures']}")
     assert sorted(got.totals.index) == sorted(want), context
     for store, answer in want.items():
         row = got.totals.loc[store]
         assert _close(row["business_hours"], answer.business_us / HOUR_US), context
+        assert _close(row["closed_hours"], answer.closed_us / HOUR_US), context
         assert _close(row["uptime_hours"], float(answer.up_us / HOUR_US)), context
         assert _close(row["downtime_hours"], float(answer.down_us / HOUR_US)), context
         observed = answer.up_us + answer.down_us
@@ -123,8 +130,8 @@ def test_range_matches_reference(case: dict) -> None:
 def test_range_of_the_last_week_is_the_reports_week(case: dict) -> None:
     now = case["to_us"]
     frames = (case["polls"], case["hours"], case["zones"])
-    week = compute_uptime(*frames, now)
-    ranged = compute_range(*frames, now - 7 * DAY_US, now).totals
+    week = compute_uptime(*frames, now, closures=case["closures"])
+    ranged = compute_range(*frames, now - 7 * DAY_US, now, closures=case["closures"]).totals
     assert list(ranged.index) == list(week.index)
     assert np.allclose(ranged["uptime_hours"], week["uptime_last_week"], atol=1e-9, rtol=0)
     assert np.allclose(ranged["downtime_hours"], week["downtime_last_week"], atol=1e-9, rtol=0)

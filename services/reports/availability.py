@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from services.reports.engine import DAY_S, DAY_US, HOUR_US, MINUTE_US, Timeline, select_universe, timeline
-from services.reports.hours import zone_of
+from services.reports.hours import business_intervals, zone_of
 from services.reports.timezones import wall_to_utc
 
 RANGE_LOOKBACK_US = DAY_US  # observations within [from − 24 h, to] (SPEC 5.1)
@@ -35,7 +35,8 @@ def check_range(from_us: int, to_us: int) -> None:
 
 @dataclass(frozen=True)
 class RangeResult:
-    """totals: RANGE_COLUMNS indexed by store (hours; uptime_percent NaN when empty);
+    """totals: RANGE_COLUMNS indexed by store (hours; uptime_percent NaN when empty), and
+    closed_hours when asked with days;
     incidents: store, start_us, end_us (absolute float µs), minutes, sorted by store, start;
     days: store, date (datetime.date), business_hours, uptime_hours, downtime_hours, or None."""
 
@@ -52,10 +53,13 @@ def compute_range(
     to_us: int,
     stores: Sequence[Hashable] | None = None,
     with_days: bool = False,
+    closures: pd.DataFrame | None = None,
 ) -> RangeResult:
     """Totals, incidents and (optionally) local days of every store over [from_us, to_us).
 
     Inputs as `engine.compute_uptime`; `stores` default: every store with a poll not after to.
+    With `with_days`, the totals also have `closed_hours`: business hours that `closures` took
+    out of the range (SPEC 9).
     """
     from_us, to_us = int(from_us), int(to_us)
     check_range(from_us, to_us)
@@ -63,7 +67,7 @@ def compute_range(
     n = len(universe)
     boundaries = _local_midnights(universe, zones, from_us, to_us) if with_days and n else None
     line = timeline(polls, hours, zones, universe, from_us - RANGE_LOOKBACK_US, to_us, to_us,
-                    None if boundaries is None else boundaries[:2])
+                    None if boundaries is None else boundaries[:2], closures=closures)
     overlap = line.overlap(from_us, to_us)
     business = np.bincount(line.code, weights=overlap * line.business, minlength=n)
     up = np.bincount(line.code, weights=overlap * line.up, minlength=n)
@@ -82,12 +86,25 @@ def compute_range(
         },
         index=universe,
     )
+    if with_days:
+        totals["closed_hours"] = _closed_hours(universe, hours, zones, closures, business, from_us, to_us)
     incident_frame = pd.DataFrame({"store": universe.to_numpy()[incidents["code"]], **{
         k: incidents[k] for k in ("start_us", "end_us", "minutes")}})
     days = None
     if boundaries is not None:
         days = _days(line, overlap, boundaries, universe, from_us, to_us)
     return RangeResult(totals, incident_frame, days)
+
+
+def _closed_hours(universe: pd.Index, hours: pd.DataFrame, zones: pd.DataFrame, closures: pd.DataFrame | None,
+                  business_us: np.ndarray, from_us: int, to_us: int) -> np.ndarray:
+    """Business hours of [from, to) without closures, minus those with them: what closures removed."""
+    n = len(universe)
+    if closures is None or not len(closures) or not n:
+        return np.zeros(n)
+    open_us, close_us, code = business_intervals(universe, hours, zones, to_us, from_us - to_us, 0)
+    plain = np.bincount(code, weights=(close_us - open_us).astype(np.float64), minlength=n)
+    return np.clip(plain - business_us, 0.0, None) / HOUR_US
 
 
 def _incidents(code: np.ndarray, start: np.ndarray, end: np.ndarray, down: np.ndarray, overlap: np.ndarray,

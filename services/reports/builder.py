@@ -111,7 +111,7 @@ def report_frame(inputs: ReportInputs, now_us: int, store_ids: Sequence[str] | N
         wanted &= stores["store_id"].isin(list(store_ids)).to_numpy()
     stores = stores[wanted]
     keys = stores["store"].to_numpy(dtype=np.int64)
-    values = compute_uptime(inputs.polls, inputs.hours, inputs.zones, now_us, stores=keys)
+    values = compute_uptime(inputs.polls, inputs.hours, inputs.zones, now_us, stores=keys, closures=inputs.closures)
     frame = values.reset_index(drop=True)
     frame.insert(0, "store_id", stores["store_id"].to_numpy(dtype=object))
     frame[REPORT_COLUMNS] = frame[REPORT_COLUMNS].round(2).clip(lower=0.0) + 0.0

@@ -2,7 +2,8 @@
 
 Every store is handled at once with sorted NumPy arrays:
 1. business hours become UTC intervals (services/reports/hours.py) for the local dates that can touch the span
-   (a merge of hours rows with dates, a time-zone conversion, a sort-based union);
+   (a merge of hours rows with dates, a time-zone conversion, a sort-based union), minus the
+   store's planned closures (SPEC 9): everything below sees only that business time;
 2. polls inside those intervals and within the observation range are the observations;
 3. the status between two observations switches at their midpoint, so business time and
    status are both step functions: one sorted list of +1/−1 events per store, summed with
@@ -95,11 +96,13 @@ def compute_uptime(
     zones: pd.DataFrame,
     now_us: int,
     stores: Sequence[Hashable] | None = None,
+    closures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Uptime and downtime of every store for the windows of SPEC 2.1 ending at `now_us`.
 
     polls: store, ts_us (epoch µs), active; hours: store, day (0 = Monday), start_s, end_s
-    (seconds since local midnight, 86400 = 24:00); zones: store, tz. `stores` selects the
+    (seconds since local midnight, 86400 = 24:00); zones: store, tz; closures: store, start_us,
+    end_us (absolute epoch µs, taken out of business time). `stores` selects the
     rows of the result (default: every store with a poll not after now). Returns float
     columns REPORT_COLUMNS (hour in minutes, day and week in hours), indexed by store.
     """
@@ -107,7 +110,7 @@ def compute_uptime(
     universe = select_universe(polls, stores, now_us)
     result = np.zeros((len(universe), len(REPORT_COLUMNS)), dtype=np.float64)
     if len(universe):
-        line = timeline(polls, hours, zones, universe, now_us - LOOKBACK_US, now_us, now_us)
+        line = timeline(polls, hours, zones, universe, now_us - LOOKBACK_US, now_us, now_us, closures=closures)
         for column, (length, unit) in enumerate(_WINDOWS):
             up, down = line.totals(now_us - length, now_us)
             result[:, column], result[:, column + 3] = up / unit, down / unit
@@ -123,15 +126,18 @@ def timeline(
     obs_hi_us: int,
     anchor_us: int,
     boundaries: tuple[np.ndarray, np.ndarray] | None = None,
+    closures: pd.DataFrame | None = None,
 ) -> Timeline:
     """Pieces of every store in `universe`, observations being in-hours polls of
-    [obs_lo_us, obs_hi_us]; business hours are exact over [obs_lo_us − 1 d, obs_hi_us + 1 d].
+    [obs_lo_us, obs_hi_us]; business hours (minus `closures`) are exact over
+    [obs_lo_us − 1 d, obs_hi_us + 1 d].
 
     `boundaries` = (store code, absolute µs) of extra cut points (see `Timeline.mark`).
     """
     anchor_us = int(anchor_us)
     span_lo, span_hi = obs_lo_us - DAY_US - anchor_us, obs_hi_us + DAY_US - anchor_us
-    open_us, close_us, interval_code = business_intervals(universe, hours, zones, anchor_us, span_lo, span_hi)
+    open_us, close_us, interval_code = business_intervals(universe, hours, zones, anchor_us, span_lo, span_hi,
+                                                          closures)
     poll_ts = polls["ts_us"].to_numpy(dtype=np.int64)
     obs_code, obs_rel, obs_active = observations(
         universe.get_indexer(polls["store"].to_numpy()), poll_ts - anchor_us,

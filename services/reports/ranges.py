@@ -43,6 +43,7 @@ class RangeData:
     to_us: int
     data_version: int
     warnings: list[str]
+    closures: pd.DataFrame  # store (key), start_us, end_us, reason: the closures the range could meet
 
 
 def compute_range_data(
@@ -65,25 +66,25 @@ def compute_range_data(
         wanted &= stores["store_id"].isin(list(spec.store_ids)).to_numpy()
     stores = stores[wanted]
     keys = stores["store"].to_numpy(dtype=np.int64)
-    polls, hours, zones = _only(inputs, keys) if len(keys) < len(inputs.stores) // 2 else (
-        inputs.polls, inputs.hours, inputs.zones)
-    result = compute_range(polls, hours, zones, from_us, to_us, stores=keys, with_days=with_days)
+    polls, hours, zones, closures = _only(inputs, keys) if len(keys) < len(inputs.stores) // 2 else (
+        inputs.polls, inputs.hours, inputs.zones, inputs.closures)
+    result = compute_range(polls, hours, zones, from_us, to_us, stores=keys, with_days=with_days, closures=closures)
     ids = pd.Series(stores["store_id"].to_numpy(dtype=object), index=keys)
     given = pd.Series(zones["tz"].to_numpy(dtype=object), index=zones["store"].to_numpy())
     named = given[~given.index.duplicated(keep="last")].reindex(keys)
     zone_names = pd.Series([resolve_zone(z) for z in named.to_numpy()], index=keys, dtype=object)
     return RangeData(result, ids, zone_names, from_us, to_us, inputs.data_version,
-                     missing_store_warnings(spec.store_ids, stores["store_id"], to_us))
+                     missing_store_warnings(spec.store_ids, stores["store_id"], to_us), closures)
 
 
-def _only(inputs: ReportInputs, keys: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _only(inputs: ReportInputs, keys: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The inputs of just these stores (a few stores out of a cached full read)."""
     def pick(frame: pd.DataFrame) -> pd.DataFrame:
         column = frame["store"].to_numpy()
         # One store (the availability endpoint) over millions of cached polls: a plain
         # comparison is several times faster than a hash lookup per row.
         return frame[column == keys[0] if len(keys) == 1 else np.isin(column, keys)]
-    return pick(inputs.polls), pick(inputs.hours), pick(inputs.zones)
+    return pick(inputs.polls), pick(inputs.hours), pick(inputs.zones), pick(inputs.closures)
 
 
 def build_range_report(
@@ -152,7 +153,22 @@ def store_availability(engine: Engine, store_id: str, spec: ReportSpec, cache: I
         "days": [{"date": d.isoformat(), "business_hours": _num(b), "uptime_hours": _num(u), "downtime_hours": _num(w)}
                  for d, b, u, w in zip(days["date"], days["business_hours"], days["uptime_hours"],
                                        days["downtime_hours"])],
+        "closed_hours": _num(row["closed_hours"]),
+        "closures": closures_in_range(data, key),
     }
+
+
+def closures_in_range(data: RangeData, key: int) -> list[dict[str, Any]]:
+    """The store's closures that overlap [from, to), clipped to it, by start (SPEC 9)."""
+    frame = data.closures
+    start = frame["start_us"].to_numpy(dtype=np.int64)
+    end = frame["end_us"].to_numpy(dtype=np.int64)
+    mine = (frame["store"].to_numpy() == key) & (end > data.from_us) & (start < data.to_us)
+    start, end = np.maximum(start[mine], data.from_us), np.minimum(end[mine], data.to_us)
+    reasons = frame["reason"].to_numpy(dtype=object)[mine]
+    order = np.lexsort((end, start))
+    return [{"start": s, "end": e, "reason": r}
+            for s, e, r in zip(format_instants(start[order]), format_instants(end[order]), reasons[order])]
 
 
 def _num(value: float) -> float:
