@@ -56,12 +56,14 @@ if MULTIPROCESS_DIR:
 # Imported after the directory is ready: the library decides at import time where values live.
 from prometheus_client import (  # noqa: E402
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 
 # Seconds: from a fast API answer to a fleet report of minutes.
@@ -112,16 +114,27 @@ LEASE_TAKEOVERS = Counter(
 )
 
 
+def _registry() -> CollectorRegistry:
+    if not MULTIPROCESS_DIR:
+        return REGISTRY
+    registry = CollectorRegistry()  # a fresh one per scrape, as the library's documentation says
+    multiprocess.MultiProcessCollector(registry)  # sums the files of every process
+    return registry
+
+
 def exposition() -> tuple[bytes, str]:
     """The text format of every metric of this deployment's processes, and its content type."""
-    if MULTIPROCESS_DIR:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # sums the files of every process
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST
 
 
 def process_exited(pid: int) -> None:
     """Drop the live gauges of a process that ended (gunicorn's `child_exit` hook)."""
     if MULTIPROCESS_DIR:
         multiprocess.mark_process_dead(pid)
+
+
+def serve_metrics(host: str, port: int) -> int:
+    """Serve `exposition()` on its own port from a daemon thread (a process without the HTTP
+    API: `flask --app app background`); returns the port listened on (for port 0)."""
+    server, _thread = start_http_server(port, addr=host, registry=_registry())
+    return int(server.server_port)

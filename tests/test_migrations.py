@@ -197,3 +197,22 @@ def test_several_processes_starting_together_migrate_once(database_url: str, las
         assert _row_counts(engine, ["polls"]) == {"polls": 90}
     finally:
         engine.dispose()
+
+
+def test_db_upgrade_and_db_current_commands(database_url: str, last_release: Path, tmp_path: Path) -> None:
+    """The explicit deploy step on a last-release database, then the check a deploy script runs."""
+    _build_last_release_database(last_release, database_url, tmp_path / "csv")
+    env = {**{k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}, "DATABASE_URL": database_url,
+           "CSV_DIR": str(tmp_path / "csv"), "REPORT_DIR": str(tmp_path / "reports"), "RELOAD_INTERVAL_SECONDS": "0"}
+    upgrade = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert f"database schema at {head_revision()}" in upgrade.stdout
+    current = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "current"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert current.returncode == 0 and current.stdout.strip() == f"database {head_revision()}, newest {head_revision()}"
+    engine = make_engine(database_url)
+    try:
+        assert _row_counts(engine, ["polls", "reports"]) == {"polls": 90, "reports": 1}
+    finally:
+        engine.dispose()

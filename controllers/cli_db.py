@@ -1,0 +1,43 @@
+"""`flask --app app db upgrade|current`: the schema's migrations, run explicitly (a deploy step
+before the API processes start; each process also upgrades at start, under the same lock)."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.exc import DBAPIError
+
+from runtime import runtime_of
+from services.schema_migrations import schema_revisions, upgrade_schema
+
+db_cli = AppGroup("db", help="The database schema: Alembic migrations (models/migrations/).")
+
+
+@db_cli.command("upgrade")
+def upgrade() -> None:
+    """Bring the database to the newest schema revision, keeping every row."""
+    runtime = runtime_of()
+    try:
+        before, after = upgrade_schema(runtime.engine)
+    except DBAPIError as exc:
+        raise click.ClickException(f"database error: {exc.orig}") from exc
+    finally:
+        runtime.engine.dispose()
+    if before == after:
+        click.echo(f"database schema at {after} (nothing to do)")
+    else:
+        click.echo(f"database schema upgraded from {before or 'a release before migrations'} to {after}")
+
+
+@db_cli.command("current")
+def current() -> None:
+    """Print the database's schema revision and the newest one; exit 1 when they differ."""
+    runtime = runtime_of()
+    try:
+        revision, head = schema_revisions(runtime.engine)
+    except DBAPIError as exc:
+        raise click.ClickException(f"database error: {exc.orig}") from exc
+    finally:
+        runtime.engine.dispose()
+    click.echo(f"database {revision or 'unversioned'}, newest {head}")
+    if revision != head:
+        raise SystemExit(1)
