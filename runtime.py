@@ -21,7 +21,8 @@ from services.jobs.runner import ReportRunner
 from services.jobs.storage import DatabaseStore, FileStore
 from services.reports.builder import InputsCache
 from services.jobs.reload import ReloadScheduler
-from services.delivery.worker import RETRY_DELAYS, DeliveryWorker
+from services.delivery.worker import RETRY_DELAYS, DeliveryWorker, wake_delivery_worker
+from services.live.evaluator import LiveEvaluator
 from services.schedules.scheduler import Clock, Scheduler, clock_from_setting, report_starter, tick_for_speed
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Runtime:
     clock: Clock  # the scheduler's "now" (SPEC 7); injectable for tests
     report_scheduler: Scheduler
     delivery_worker: DeliveryWorker
+    live: LiveEvaluator  # SPEC 10: live status, store transitions and alert events
     schema_ready: bool = False
     _schema_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,6 +76,7 @@ class Runtime:
                 delays=[d * config.webhook_retry_scale for d in RETRY_DELAYS],
                 poll_seconds=min(1.0, max(0.05, config.webhook_retry_scale)),
             ),
+            live=LiveEvaluator(engine, config.stale_after_minutes, on_delivery_queued=wake_delivery_worker),
         )
         try:
             runtime.ensure_schema()
@@ -105,10 +108,12 @@ class Runtime:
         self.scheduler.start()
         self.report_scheduler.start()
         self.delivery_worker.start()
+        self.live.start()
 
     def close(self) -> None:
         self.scheduler.stop()
         self.report_scheduler.stop()
+        self.live.stop()
         self.delivery_worker.stop()
         self.runner.shutdown()
         self.engine.dispose()

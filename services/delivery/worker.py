@@ -32,6 +32,11 @@ UNANNOUNCED_LOOKBACK = timedelta(days=1)
 _wake = threading.Event()  # set when this process queued a delivery: send it now, not at the next poll
 
 
+def wake_delivery_worker() -> None:
+    """Send what this process just queued (alert events) now, not at the worker's next poll."""
+    _wake.set()
+
+
 def webhook_body(report_id: str, status: str, schedule_id: str | None) -> str:
     """The JSON of SPEC 7, compact and ASCII, so the stored text is the exact bytes sent."""
     payload = {
