@@ -21,6 +21,7 @@ from controllers.auth import register_auth
 from controllers.cli import register_cli
 from controllers.cli_background import background as background_cli
 from controllers.cli_db import db_cli
+from controllers.cli_consumer import register_consumer_cli
 from controllers.cli_keys import register_key_cli
 from controllers.ratelimit import register_rate_limits
 from controllers.errors import register_error_handlers
@@ -55,6 +56,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_rate_limits(app, config.trigger_rate_limit, config.rate_limit_storage_url)
     register_cli(app)
     register_key_cli(app)
+    register_consumer_cli(app)
     app.cli.add_command(db_cli)
     app.cli.add_command(background_cli)
     return app

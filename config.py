@@ -111,6 +111,10 @@ class Config:
     max_store_ids: int = 10_000
     max_store_id_length: int = 255
     max_request_bytes: int = 1_000_000
+    # SPEC 10: the broker consumer of live polls (`flask --app app consume-polls`); the broker
+    # defaults to BROKER_URL.
+    poll_queue: str = "store_monitor.polls"
+    poll_broker_url: str | None = None
     # Test-only (SPEC 7 tests drive time instead of waiting): "ANCHOR:START:SPEED" for the
     # scheduler's clock, and a factor applied to the webhook retry delays.
     scheduler_clock: str | None = None
@@ -169,6 +173,8 @@ class Config:
             rate_limit_storage_url=_text_setting(values, "RATE_LIMIT_STORAGE_URL") or "memory://",
             load_settle_seconds=_float_setting(values, "LOAD_SETTLE_SECONDS", 2.0, 0.0),
             poll_retention_days=_int_setting(values, "POLL_RETENTION_DAYS", 400, 0),
+            poll_queue=_text_setting(values, "POLL_QUEUE") or "store_monitor.polls",
+            poll_broker_url=_text_setting(values, "POLL_BROKER_URL"),
             scheduler_clock=_text_setting(values, "SCHEDULER_CLOCK"),
             webhook_retry_scale=_float_setting(values, "WEBHOOK_RETRY_SCALE", 1.0, 0.0),
             stale_after_minutes=_int_setting(values, "STALE_AFTER_MINUTES", 120, 1),

@@ -20,6 +20,7 @@ def register_blueprints(app: Flask) -> None:
     from controllers.health import bp as health_bp
     from controllers.openapi import bp as openapi_bp
     from controllers.pages import bp as pages_bp
+    from controllers.polls import bp as polls_bp
     from controllers.reports import bp as reports_bp
     from controllers.schedules import bp as schedules_bp
     from controllers.stores import bp as stores_bp
@@ -30,6 +31,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(schedules_bp)
     app.register_blueprint(stores_bp)
     app.register_blueprint(openapi_bp)
+    app.register_blueprint(polls_bp)
     # "/get_report//x" is a 404, not a redirect to "/get_report/x" with werkzeug's HTML body.
     app.url_map.merge_slashes = False
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from models.live_tables import LiveSequence
 from models.tables import DataLoad, Poll, Store
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,17 @@ def count_polls(conn: Connection, lo_us: int | None = None, hi_us: int | None = 
 
 
 def data_version(conn: Connection) -> int:
-    """Id of the last load that changed the data (0 before any): a report cache key."""
+    """A report cache key naming one state of the data: the id of the last load that changed it
+    plus the number of live batches committed (SPEC 10). Both only grow, so the sum does too:
+    a new load or a new live batch always gives a new version, and a cache never serves stale data."""
     version = conn.execute(select(func.max(DataLoad.id)).where(DataLoad.changed.is_(True))).scalar()
-    return int(version or 0)
+    return int(version or 0) + live_version(conn)
+
+
+def live_version(conn: Connection) -> int:
+    """The number of the last committed live batch (live_sequence row 1), 0 before any."""
+    value = conn.execute(select(LiveSequence.value).where(LiveSequence.id == 1)).scalar()
+    return int(value or 0)
 
 
 def latest_poll_us(conn: Connection) -> int | None:
