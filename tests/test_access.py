@@ -104,6 +104,7 @@ PUBLIC = {role: 200 for role in ROLES}
 # (label, method, path ({admin_report} / {owner_report} filled in), request kwargs, expected statuses)
 ENDPOINT_TABLE: list[tuple[str, str, str, dict[str, Any], dict[str, int]]] = [
     ("health", "GET", "/health", {}, PUBLIC),
+    ("metrics", "GET", "/metrics", {}, {**DENIED, "admin": 200, "reporter": 403, "owner": 403, "other_owner": 403}),
     ("page", "GET", "/", {}, PUBLIC),
     ("openapi", "GET", "/openapi.json", {}, PUBLIC),
     ("docs", "GET", "/docs", {}, PUBLIC),
