@@ -1,6 +1,7 @@
 """Webhook deliveries and their attempts: the state that lets a retry survive a restart.
 
-A delivery holds the exact body to send (the signature is computed at send time, so no secret
+A delivery is keyed by its subject (`report_id`): a report id, or `alert:<event id>` for an alert
+event (SPEC 10), so each is sent once. A delivery holds the exact body to send (the signature is computed at send time, so no secret
 is stored); a process claims a due delivery with a conditional UPDATE (a lease), so two API
 processes never send the same attempt twice.
 """
@@ -25,7 +26,8 @@ class Delivery(Base):
     __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    report_id: Mapped[str] = mapped_column(String(64), unique=True)  # one webhook per report
+    # The subject: a report id (one webhook per report) or "alert:<event id>" (one per alert event).
+    report_id: Mapped[str] = mapped_column(String(64), unique=True)
     url: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)  # ASCII JSON: the exact bytes that are signed and sent
     status: Mapped[str] = mapped_column(String(16))
@@ -117,6 +119,21 @@ def record_attempt(
                 next_attempt_at=next_attempt_at if status == PENDING else None,
             )
         )
+
+
+def of_subjects(engine: Engine, keys: Sequence[str]) -> tuple[dict[str, Delivery], dict[str, list[DeliveryAttempt]]]:
+    """The deliveries of several subjects and their attempts (oldest first), by subject key."""
+    found: dict[str, Delivery] = {}
+    attempts: dict[str, list[DeliveryAttempt]] = {}
+    keys = list(keys)
+    with db.read_session(engine) as s:
+        for lo in range(0, len(keys), 1000):
+            part = keys[lo:lo + 1000]
+            found.update({d.report_id: d for d in s.scalars(select(Delivery).where(Delivery.report_id.in_(part)))})
+            for attempt in s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.report_id.in_(part))
+                                     .order_by(DeliveryAttempt.id)):
+                attempts.setdefault(attempt.report_id, []).append(attempt)
+    return found, attempts
 
 
 def of_report(engine: Engine, report_id: str) -> tuple[Delivery | None, Sequence[DeliveryAttempt]]:

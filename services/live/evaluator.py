@@ -113,6 +113,10 @@ class LiveEvaluator:
     def stop(self) -> None:
         self._thread.stop()
 
+    def wake(self) -> None:
+        """Run a pass now (a new alert, a live write of this process), not at the next tick."""
+        signals.polls_committed.notify()
+
     def run_once(self) -> PassResult:
         with self._lock:
             result = self._pass()
