@@ -18,6 +18,7 @@ SECURITY_HEADERS = {
 
 def register_blueprints(app: Flask) -> None:
     from controllers.health import bp as health_bp
+    from controllers.live import bp as live_bp
     from controllers.openapi import bp as openapi_bp
     from controllers.pages import bp as pages_bp
     from controllers.polls import bp as polls_bp
@@ -30,6 +31,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(schedules_bp)
     app.register_blueprint(stores_bp)
+    app.register_blueprint(live_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(polls_bp)
     # "/get_report//x" is a 404, not a redirect to "/get_report/x" with werkzeug's HTML body.
