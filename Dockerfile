@@ -1,4 +1,5 @@
-# One image for both roles: `python app.py` (API) and `celery -A make_celery worker` (worker).
+# One image for every role: `python app.py` or gunicorn (API), `flask --app app background`,
+# `celery -A make_celery worker` (worker).
 FROM python:3.12-slim
 WORKDIR /app
 COPY requirements.txt .

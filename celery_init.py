@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from flask import Flask
 
 from config import Config
@@ -31,6 +31,15 @@ def celery_init_app(app: Flask, config: Config) -> Celery:
     def run_report_task(report_id: str, shard: int) -> None:
         """One shard of one report; all its state is in the database."""
         runtime_of().runner.run_task(report_id, shard)
+
+    @worker_init.connect(weak=False)
+    def _serve_metrics(**_kwargs: Any) -> None:
+        # The main process of a prefork worker runs no task: it serves the sum of its children's
+        # metrics (PROMETHEUS_MULTIPROC_DIR) on METRICS_PORT.
+        if config.metrics_port:
+            from services.metrics import serve_metrics
+
+            serve_metrics(config.host, config.metrics_port)
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_kwargs: Any) -> None:

@@ -126,6 +126,8 @@ class Config:
     # Operations: log lines as text or one JSON object each; /metrics without a key.
     log_format: str = "text"
     metrics_public: bool = False
+    # A port where processes without the HTTP API (background, Celery workers) serve /metrics; 0 = none.
+    metrics_port: int = 0
 
     @property
     def auth_is_required(self) -> bool:
@@ -181,6 +183,7 @@ class Config:
             event_streams_max=_int_setting(values, "EVENT_STREAMS_MAX", 4, 1),
             log_format=log_format,
             metrics_public=_bool_setting(values, "METRICS_PUBLIC", False),
+            metrics_port=_int_setting(values, "METRICS_PORT", 0, 0),
         )
 
     def with_changes(self, **changes: Any) -> Config:

@@ -25,9 +25,9 @@ log = logging.getLogger("store_monitor.background")
 
 @click.command("background")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-              help="Also serve this process's metrics (Prometheus text) on this port.")
-@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of --metrics-port.")
-def background(metrics_port: int | None, metrics_host: str) -> None:
+              help="Also serve this process's metrics (Prometheus text) on this port (default METRICS_PORT).")
+@click.option("--metrics-host", default=None, help="Address of --metrics-port (default HOST).")
+def background(metrics_port: int | None, metrics_host: str | None) -> None:
     """Run the background loops (lease sweep, reload, schedules, deliveries) until SIGTERM/SIGINT."""
     runtime = runtime_of()
     if not logging.getLogger().handlers:
@@ -45,9 +45,11 @@ def background(metrics_port: int | None, metrics_host: str) -> None:
     except QueueUnavailable as exc:
         runtime.close()
         raise click.ClickException(f"REPORT_BACKEND=celery: {exc} (BROKER_URL {runtime.config.broker_url})") from exc
+    if metrics_port is None and runtime.config.metrics_port:
+        metrics_port = runtime.config.metrics_port
     if metrics_port is not None:
-        port = serve_metrics(metrics_host, metrics_port)
-        log.info("metrics on http://%s:%d/metrics", metrics_host, port)
+        host = metrics_host or runtime.config.host
+        log.info("metrics on http://%s:%d/metrics", host, serve_metrics(host, metrics_port))
     log.info("background loops running (no HTTP API); SIGTERM or Ctrl-C stops them")
     try:
         stop.wait()

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import DBAPIError
 
 from runtime import runtime_of
-from services.schema_migrations import schema_revisions, upgrade_schema
+from services.schema_migrations import new_revision, schema_revisions, upgrade_schema
 
 db_cli = AppGroup("db", help="The database schema: Alembic migrations (models/migrations/).")
 
@@ -41,3 +41,16 @@ def current() -> None:
     click.echo(f"database {revision or 'unversioned'}, newest {head}")
     if revision != head:
         raise SystemExit(1)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.option("--autogenerate", is_flag=True, help="Fill it with what the models have and the database lacks.")
+@click.option("--rev-id", default=None, help="The revision's id (default: a random one).")
+def revision(message: str, autogenerate: bool, rev_id: str | None) -> None:
+    """Write a new migration in models/migrations/versions/ (for developers; review it)."""
+    runtime = runtime_of()
+    try:
+        click.echo(new_revision(runtime.engine, message, autogenerate, rev_id))
+    finally:
+        runtime.engine.dispose()

@@ -1,10 +1,12 @@
-"""The operator's view of the schema's version: upgrade it now, or say where it stands."""
+"""The operator's view of the schema's version: upgrade it now, say where it stands, or (a
+developer) write the next revision."""
 from __future__ import annotations
 
+from alembic import command
 from sqlalchemy import Engine
 
 from models.db import init_schema
-from models.schema import current_revision, head_revision
+from models.schema import alembic_config, current_revision, head_revision
 
 
 def schema_revisions(engine: Engine) -> tuple[str | None, str]:
@@ -19,3 +21,12 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str | None]:
     init_schema(engine)
     after, _head = schema_revisions(engine)
     return before, after
+
+
+def new_revision(engine: Engine, message: str, autogenerate: bool, rev_id: str | None = None) -> str:
+    """Write a new revision file after the newest one; with `autogenerate`, its operations are
+    what the models have and the database (at head) lacks. Returns the file's path."""
+    with engine.connect() as conn:
+        script = command.revision(alembic_config(conn), message=message, autogenerate=autogenerate, rev_id=rev_id)
+    assert script is not None and not isinstance(script, list)
+    return str(script.path)
