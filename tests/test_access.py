@@ -60,7 +60,8 @@ class Tenants:
 
 
 def make_tenants(config, tmp_path: Path, **overrides: Any) -> Tenants:
-    settings = {"auth_required": True, "trigger_rate_limit": "1000/minute", **overrides}
+    settings = {"auth_required": True, "trigger_rate_limit": "1000/minute", "webhook_secret": "tenant-secret",
+                "webhook_allow_private": True, **overrides}
     app = create_app(config.with_changes(**settings))
     engine = runtime_of(app).engine
     load_directory(engine, combine_examples(["ex1", "ex2", "ex3"], tmp_path / "examples"))
@@ -145,6 +146,16 @@ ENDPOINT_TABLE: list[tuple[str, str, str, dict[str, Any], dict[str, int]]] = [
      {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
     ("availability bad range", "GET", "/stores/store-1/availability?last_hours=abc", {},
      {**DENIED, "admin": 400, "reporter": 400, "owner": 400, "other_owner": 400}),
+    ("live status own store", "GET", "/stores/store-1/status", {},
+     {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
+    ("live status list", "GET", "/stores/status", {}, {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 200}),
+    ("alert create", "POST", "/alerts", {"json": {"webhook_url": "http://127.0.0.1:9/hook", "store_id": ["store-1"]}},
+     {**DENIED, "admin": 201, "reporter": 201, "owner": 201, "other_owner": 403}),
+    ("alert list", "GET", "/alerts", {}, {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 200}),
+    ("alert unknown", "GET", "/alerts/" + "0" * 32, {}, {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
+    ("alert delete unknown", "DELETE", "/alerts/" + "0" * 32, {},
+     {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
+    ("event stream", "GET", "/events", {}, {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 200}),
     ("unknown path", "GET", "/no-such-thing", {}, {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
     ("wrong method", "DELETE", "/trigger_report", {}, {**DENIED, "admin": 405, "reporter": 405, "owner": 405, "other_owner": 405}),
 ]
@@ -157,6 +168,7 @@ def test_table_covers_every_route(app) -> None:
     def as_route(path: str) -> str:
         path = path.split("?")[0].replace("{admin_report}", "{report_id}").replace("{owner_report}", "{report_id}")
         path = path.replace("{admin_schedule}", "{schedule_id}").replace("{owner_schedule}", "{schedule_id}")
+        path = path.replace("/alerts/" + "0" * 32, "/alerts/{alert_id}")
         return path.replace("/stores/store-1/", "/stores/{store_id}/")
 
     covered = {(as_route(p), m.lower()) for _, m, p, _, _ in ENDPOINT_TABLE}
