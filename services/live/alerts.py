@@ -34,13 +34,13 @@ def create_alert(engine: Engine, request: AlertRequest, principal: Principal, no
     """Store a new alert and return its id; InvalidInput for a URL that may not be used, Forbidden
     for an owner naming another's store."""
     require(principal, ALERTS_ACTION)
+    scope = scope_store_ids(principal, request.store_ids())
     if not secret_configured:
         raise InvalidInput("webhooks are disabled: set WEBHOOK_SECRET so that they can be signed")
     try:
         url = validate_webhook_url(request.webhook_url, allow_private, resolve)
     except WebhookUrlError as exc:
         raise InvalidInput(str(exc)) from None
-    scope = scope_store_ids(principal, request.store_ids())
     alert_id = uuid.uuid4().hex
     with write_tx(engine) as conn:
         live_queries.insert_alert(conn, Alert(
