@@ -108,8 +108,7 @@ class Config:
     # Polls older than this many days (before the newest poll) are pruned after a load; 0 = keep all.
     poll_retention_days: int = 400
     # Limits on client input (documented in the README, enforced by the controllers).
-    max_store_ids: int = 10_000
-    max_store_id_length: int = 255
+    max_store_ids: int = 10_000  # at most services.contract.store_ids.MAX_STORE_IDS
     max_request_bytes: int = 1_000_000
     # SPEC 10: the broker consumer of live polls (`flask --app app consume-polls`); the broker
     # defaults to BROKER_URL.

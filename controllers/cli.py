@@ -8,16 +8,16 @@ from typing import Iterator
 
 import click
 from flask import Flask
-from sqlalchemy.exc import DBAPIError
 
-from models.db import describe_database_error, redacted_url
-from services.ingest.loader import Progress, load_directory
-from services.ingest.results import LoadResult
-from services.ingest.parsing import format_instant, parse_instant
-from services.reports.builder import build
-from controllers.cli_output import echo_warnings, out_is_stdout, report_errors, start_command, wanted_store_ids, write_frame
-from controllers.cli_ranges import range_options, range_spec, register_range_cli
+from controllers.cli_errors import service_errors
+from controllers.cli_output import echo_warnings, out_is_stdout, parse_options, start_command, write_frame, writing_to
+from controllers.cli_ranges import range_options, register_range_cli
 from runtime import runtime_of
+from services.contract.reports import ReportRequest
+from services.ingest.loader import Progress, load_directory
+from services.ingest.parsing import format_instant
+from services.ingest.results import LoadResult
+from services.reports.builder import build
 
 
 def echo_load_result(result: LoadResult) -> None:
@@ -64,16 +64,11 @@ def register_cli(app: Flask) -> None:
         directory = directory or runtime.config.csv_dir
         if not directory.is_dir():
             raise click.ClickException(f"{directory} is not a directory")
-        try:
+        with service_errors():
             runtime.ensure_schema()
             with _load_progress() as progress:
                 result = load_directory(runtime.engine, directory, progress=progress,
                                         retention_days=runtime.config.poll_retention_days)
-        except DBAPIError as exc:
-            raise click.ClickException(
-                f"{redacted_url(runtime.config.database_url)}: "
-                f"{describe_database_error(runtime.config.database_url, exc, detail=True)}"
-            ) from None
         echo_load_result(result)
         if not result.ok:
             raise click.ClickException("nothing could be loaded")
@@ -84,25 +79,20 @@ def register_cli(app: Flask) -> None:
     @click.option("--store-id", "store_ids", multiple=True, help="Only these stores (repeatable).")
     @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
                   help="Where to write the report CSV ('-' for standard output); the folder must exist.")
-    def report(as_of: str | None, range_from: str | None, range_to: str | None, last_hours: float | None,
+    def report(as_of: str | None, range_from: str | None, range_to: str | None, last_hours: str | None,
                store_ids: tuple[str, ...], out: Path) -> None:
         """Compute a report now, in the foreground, and write its CSV (a range report with
         --from/--to/--last-hours, SPEC 5)."""
-        start_command(runtime_of(app))
-        to_stdout = out_is_stdout(out)
-        as_of_us = None
-        if as_of is not None:
-            try:
-                as_of_us = parse_instant(as_of)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--as-of") from None
         runtime = runtime_of(app)
-        wanted = wanted_store_ids(runtime, store_ids)
-        with report_errors(runtime, out):
+        start_command(runtime)
+        to_stdout = out_is_stdout(out)
+        with service_errors():
+            request = parse_options(runtime, ReportRequest, {
+                "as_of": as_of, "from": range_from, "to": range_to, "last_hours": last_hours, "store_id": store_ids})
             runtime.ensure_schema()
-            spec = range_spec(range_from, range_to, last_hours, tuple(wanted or ()), as_of_us)
-            built = build(runtime.engine, spec.to_params())
-            write_frame(built.frame, out)
+            built = build(runtime.engine, request)
+            with writing_to(out):
+                write_frame(built.frame, out)
         echo_warnings(built.warnings)
         count = len(built.frame)
         click.echo(

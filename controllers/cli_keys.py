@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from sqlalchemy.exc import DBAPIError
 
+from controllers.cli_errors import service_errors
 from controllers.cli_output import start_command
 from runtime import runtime_of
 from services.access import keys
@@ -14,10 +14,7 @@ from services.access.principal import ROLES
 def _engine(app: Flask):  # noqa: ANN202 (an Engine; kept local to the CLI)
     runtime = runtime_of(app)
     start_command(runtime)
-    try:
-        runtime.ensure_schema()
-    except DBAPIError as exc:
-        raise click.ClickException(f"database error: {exc.orig}") from None
+    runtime.ensure_schema()
     return runtime.engine
 
 
@@ -37,12 +34,8 @@ def register_key_cli(app: Flask) -> None:
     @click.option("--name", default="", help="Who or what the key is for.")
     def create(role: str, store_ids: tuple[str, ...], name: str) -> None:
         """Make a key and print it once, alone on the last line (only its hash is kept)."""
-        try:
+        with service_errors():
             info, secret = keys.create_key(_engine(app), role, store_ids, name)
-        except keys.InvalidKeyRequest as exc:
-            raise click.UsageError(str(exc)) from None
-        except DBAPIError as exc:
-            raise click.ClickException(f"database error: {exc.orig}") from None
         click.echo(f"created key {format_key_line(info)}")
         click.echo("the key follows; it is shown this once and cannot be recovered:")
         click.echo(secret)
@@ -50,14 +43,18 @@ def register_key_cli(app: Flask) -> None:
     @group.command("list")
     def list_keys() -> None:
         """One line per key: id, name, role, stores, creation time (and revocation)."""
-        for info in keys.list_keys(_engine(app)):
+        with service_errors():
+            found = keys.list_keys(_engine(app))
+        for info in found:
             click.echo(format_key_line(info))
 
     @group.command("revoke")
     @click.argument("key_id")
     def revoke(key_id: str) -> None:
         """End a key at once: the next request with it, in any process, is refused."""
-        if not keys.revoke_key(_engine(app), key_id):
+        with service_errors():
+            revoked = keys.revoke_key(_engine(app), key_id)
+        if not revoked:
             raise click.ClickException(f"no active key with id {key_id!r}")
         click.echo(f"revoked key {key_id}")
 

@@ -1,5 +1,5 @@
-"""What the report-writing commands share: checking `--out`/`--store-id`, writing the CSV, and
-turning service errors into click errors (exit 1, or 2 for a usage error)."""
+"""What the report-writing commands share: reading their options into the report contract,
+checking `--out`, writing the CSV (errors of the service itself: controllers/cli_errors.py)."""
 from __future__ import annotations
 
 import atexit
@@ -8,18 +8,18 @@ import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, TypeVar
 
 import click
 import pandas as pd
-from sqlalchemy.exc import DBAPIError
 
-from models.db import describe_database_error
 from runtime import Runtime
+from services.contract import Contract, parse
+from services.errors import InvalidInput
 from services.log_format import configure_logging
-from services.reports.builder import NoDataError, write_report_csv, write_report_rows
-from services.reports.spec import InvalidReport
-from services.reports.store_ids import InvalidStoreId, clean_store_ids
+from services.reports.builder import write_report_csv, write_report_rows
+
+Model = TypeVar("Model", bound=Contract)
 
 
 def start_command(runtime: Runtime) -> None:
@@ -54,11 +54,24 @@ def out_is_stdout(out: Path) -> bool:
     return False
 
 
-def wanted_store_ids(runtime: Runtime, store_ids: tuple[str, ...]) -> list[str] | None:
+def parse_options(runtime: Runtime, model: type[Model], options: dict[str, Any]) -> Model:
+    """The options given (None or an empty tuple: not given) as the interface's model, validated
+    as the API validates the same parameters; InvalidInput names the options (`--as-of`), and
+    becomes a usage error through cli_errors."""
+    given = {name: value for name, value in options.items() if value is not None and value != ()}
     try:
-        return clean_store_ids(store_ids, runtime.config.max_store_ids) if store_ids else None
-    except InvalidStoreId as exc:
-        raise click.BadParameter(str(exc), param_hint="--store-id") from None
+        return parse(model, given, context={"max_store_ids": runtime.config.max_store_ids})
+    except InvalidInput as exc:
+        parts = [_option_named(part, options) for part in exc.message.split("; ")]
+        raise InvalidInput("; ".join(parts)) from None
+
+
+def _option_named(problem: str, options: dict[str, Any]) -> str:
+    """"as_of: invalid …" as "--as-of: invalid …" (a problem that starts with a parameter's name)."""
+    for name in options:
+        if problem.startswith(f"{name}:"):
+            return "--" + name.replace("_", "-") + problem[len(name):]
+    return problem
 
 
 def write_frame(frame: pd.DataFrame, out: Path) -> None:
@@ -69,15 +82,9 @@ def write_frame(frame: pd.DataFrame, out: Path) -> None:
 
 
 @contextmanager
-def report_errors(runtime: Runtime, out: Path) -> Iterator[None]:
+def writing_to(out: Path) -> Iterator[None]:
     try:
         yield
-    except InvalidReport as exc:
-        raise click.UsageError(str(exc)) from None
-    except NoDataError as exc:
-        raise click.ClickException(str(exc)) from None
-    except DBAPIError as exc:
-        raise click.ClickException(describe_database_error(runtime.config.database_url, exc, detail=True)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
 

@@ -12,24 +12,11 @@ from services.errors import ServiceError
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An error with a status code and a message meant for the client."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def error_response(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> tuple[Response, int]:
-        return error_response(exc.status, exc.message)
-
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> tuple[Response, int]:
         response, status = error_response(exc.status, exc.message)

@@ -29,11 +29,6 @@ def find_active_by_hash(engine: Engine, key_hash: str) -> ApiKey | None:
         ).first()
 
 
-def get(engine: Engine, key_id: str) -> ApiKey | None:
-    with read_session(engine) as s:
-        return s.get(ApiKey, key_id)
-
-
 def all_keys(engine: Engine) -> Sequence[ApiKey]:
     with read_session(engine) as s:
         return s.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)).all()

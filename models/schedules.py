@@ -25,7 +25,7 @@ class Schedule(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     cron: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
-    params: Mapped[str] = mapped_column(Text)  # JSON of the report request (ReportRequest.to_params)
+    params: Mapped[str] = mapped_column(Text)  # JSON of the report request (ReportRequest.stored())
     webhook_url: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(EpochMicros, index=True)
     api_key_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)  # who made it (SPEC 8)

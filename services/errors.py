@@ -29,6 +29,12 @@ class NotFound(ServiceError, LookupError):
     status = 404
 
 
+class Gone(NotFound):
+    """The thing existed but is no longer there (410): a finished report whose file was removed."""
+
+    status = 410
+
+
 class Conflict(ServiceError):
     """The request is valid but clashes with the current state (409)."""
 

@@ -197,36 +197,41 @@ def test_a_long_range_reads_every_poll(app, tmp_path: Path) -> None:
 
 
 def test_stored_params_describe_the_range_report(runtime) -> None:
-    """Report jobs keep their params as JSON and run them through builder.build: a range report
-    (with `to` left to the data and last_hours) survives the round trip unchanged."""
+    """Report jobs keep their params as JSON (the contract's dump) and run them through
+    builder.build_for_params: a range report (with `to` left to the data and last_hours)
+    survives the round trip unchanged; so does one stored by the last release."""
     import json as json_module
 
-    from services.reports.builder import build
+    from services.contract.reports import ReportRequest
+    from services.errors import InvalidInput
+    from services.reports.builder import build_for_params
     from services.reports.ranges import build_range_report
-    from services.reports.spec import InvalidReport, ReportSpec
 
     load_directory(runtime.engine, SPEC_EXAMPLES / "ex7")
-    spec = ReportSpec(store_ids=("r2", "r1"), last_hours=33)
-    params = json_module.loads(json_module.dumps(spec.to_params()))
-    assert params["kind"] == "range" and ReportSpec.from_params(params) == spec
-    built = build(runtime.engine, params)
+    spec = ReportRequest.of(store_ids=("r2", "r1"), last_hours=33)
+    params = json_module.loads(json_module.dumps(spec.stored()))
+    assert params == {"store_ids": ["r2", "r1"], "last_hours": 33} and ReportRequest.from_stored(params) == spec
+    built = build_for_params(runtime.engine, params)
     assert list(built.frame.columns) == RANGE_HEADER.split(",")
     assert built.from_us == built.now_us - 33 * 3_600_000_000
     direct = build_range_report(runtime.engine, spec)
     assert built.frame.equals(direct.frame)
-    with pytest.raises(InvalidReport, match="as_of"):
-        build(runtime.engine, {**params, "as_of_us": 0})
+    last_release = {"store_ids": ["r2", "r1"], "as_of_us": None, "kind": "range", "from_us": None, "to_us": None,
+                    "last_hours": 33}
+    assert ReportRequest.from_stored(last_release) == spec
+    with pytest.raises(InvalidInput, match="as_of"):
+        build_for_params(runtime.engine, {**params, "as_of": "1970-01-01T00:00:00Z"})
 
 
 def test_a_range_report_in_shards_is_the_whole_report(runtime, tmp_path: Path) -> None:
     """Sharded jobs (REPORT_SHARDS with Celery) build each store_id range through
     builder.build_for_params and join the CSV texts: for a range report that must give exactly
     the report computed in one piece."""
+    from services.contract.reports import ReportRequest
     from services.reports.builder import build_for_params, report_csv_text
-    from services.reports.spec import ReportSpec
 
     load_directory(runtime.engine, combine_examples(["ex1", "ex2", "ex3", "ex4", "ex7"], tmp_path / "all"))
-    params = ReportSpec(last_hours=8 * 24).to_params()
+    params = ReportRequest.of(last_hours=8 * 24).stored()
     whole = report_csv_text(build_for_params(runtime.engine, params).frame)
     ids = [row["store_id"] for row in read_rows(whole)]
     assert len(ids) == 6

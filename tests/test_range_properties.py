@@ -16,7 +16,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.reports.availability import MAX_RANGE_US, InvalidRange, compute_range
+from services.contract.reports import MAX_RANGE_US, InvalidRange
+from services.reports.availability import compute_range
 from services.reports.engine import compute_uptime
 from reference_report import DAY_US, HOUR_US, MINUTE_US, input_frames, reference_range, resolve_zone
 from test_engine_properties import closures_frame, draw_closures, local_seconds, transition_hints

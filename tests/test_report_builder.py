@@ -11,7 +11,7 @@ from services.ingest.loader import load_directory
 from services.ingest.parsing import parse_instant
 from services.reports.builder import InputsCache, build_report
 from services.reports.ranges import store_availability
-from services.reports.spec import ReportSpec
+from services.contract.reports import ReportRequest
 from conftest import combine_examples
 
 
@@ -62,7 +62,7 @@ def test_one_store_availability_reads_every_store_once_then_answers_from_memory(
     engine = runtime.engine
     load_directory(engine, combine_examples(["ex1", "ex2", "ex3", "ex4", "ex7"], tmp_path / "in"))
     cache = InputsCache()
-    spec = ReportSpec(last_hours=30 * 24)
+    spec = ReportRequest.of(last_hours=30 * 24)
 
     first = store_availability(engine, "store-1", spec, cache)
     assert len(counted_reads) == 1

@@ -196,7 +196,7 @@ def test_schedule_api_round_trip(client, runtime) -> None:
     ({"cron": "* * * * *", "params": {"store_id": ""}}, "store_id"),
     ({"cron": "* * * * *", "params": ["store_id"]}, "JSON object"),
     ({"cron": "* * * * *", "webhook_url": "ftp://x"}, "WEBHOOK_SECRET"),
-    ({"cron": "* * * * *", "color": "red"}, "unknown field"),
+    ({"cron": "* * * * *", "color": "red"}, "unknown parameter 'color'"),
     ([1, 2], "JSON object"),
 ])
 def test_bad_schedules_are_400_and_nothing_is_stored(client, body: Any, message: str) -> None:

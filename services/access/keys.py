@@ -17,13 +17,15 @@ from sqlalchemy import Engine
 from models import api_key_queries
 from models.api_keys import ApiKey
 from services.access.principal import OWNER, ROLES, Principal
+from services.contract.store_ids import clean_store_id
+from services.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
 MAX_PRESENTED_KEY_LENGTH = 256
 
 
-class InvalidKeyRequest(ValueError):
+class InvalidKeyRequest(InvalidInput):
     """Invalid parameters for a new key."""
 
 
@@ -53,7 +55,7 @@ def create_key(engine: Engine, role: str, store_ids: Iterable[str] = (), name: s
     role = role.strip().lower()
     if role not in ROLES:
         raise InvalidKeyRequest(f"role must be one of {', '.join(ROLES)}")
-    ids = list(dict.fromkeys(s.strip() for s in store_ids if s.strip()))
+    ids = list(dict.fromkeys(clean_store_id(s) for s in store_ids if str(s).strip()))
     if role == OWNER and not ids:
         raise InvalidKeyRequest("an owner key needs at least one --store-id")
     if role != OWNER and ids:
@@ -93,9 +95,3 @@ def authenticate(engine: Engine, presented: str) -> Principal | None:
     row = api_key_queries.find_active_by_hash(engine, hash_key(presented))
     return _principal(row) if row is not None else None
 
-
-def principal_for_key_id(engine: Engine, key_id: str) -> Principal | None:
-    """The principal a stored key id stands for (for work done later on its behalf, such as a
-    scheduled report); None when the key no longer exists or was revoked."""
-    row = api_key_queries.get(engine, key_id)
-    return _principal(row) if row is not None and row.revoked_at is None else None

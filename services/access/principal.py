@@ -8,18 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from services.errors import ServiceError
+
 ADMIN, REPORTER, OWNER, INGEST = "admin", "reporter", "owner", "ingest"
 ROLES = (ADMIN, REPORTER, OWNER, INGEST)
 
 
-class AccessError(Exception):
-    """Base of the access errors; `status` is the HTTP status a controller answers with."""
+class AccessError(ServiceError):
+    """Base of the access errors; `status` is the HTTP status (the HTTP layer adds
+    `WWW-Authenticate` to a 401)."""
 
     status = 403
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class Unauthenticated(AccessError):
@@ -34,12 +33,6 @@ class Forbidden(AccessError):
     status = 403
 
 
-class NotVisible(AccessError):
-    """Something that exists but belongs to another tenant: answered exactly like "unknown"."""
-
-    status = 404
-
-
 @dataclass(frozen=True)
 class Principal:
     """The caller of one request. `key_id` None = auth is off and no key was presented."""
@@ -52,9 +45,6 @@ class Principal:
     @property
     def is_owner(self) -> bool:
         return self.role == OWNER
-
-    def describe(self) -> str:
-        return f"key {self.key_id} ({self.role})" if self.key_id else "anonymous (auth off)"
 
 
 # What a request is when AUTH_REQUIRED is false and no key is sent: the whole service, as before.
@@ -102,12 +92,6 @@ def may_see_made_by(principal: Principal, maker_key_id: str | None) -> bool:
     return not principal.is_owner or (maker_key_id is not None and maker_key_id == principal.key_id)
 
 
-def require_made_by_visible(principal: Principal, maker_key_id: str | None, what: str) -> None:
-    """Raise NotVisible ("unknown …", like a missing id) when an owner asks for another's item."""
-    if not may_see_made_by(principal, maker_key_id):
-        raise NotVisible(f"unknown {what}")
-
-
 def listing_key_filter(principal: Principal) -> str | None:
     """The key id a listing of reports or schedules must be restricted to (None = all)."""
     return principal.key_id if principal.is_owner else None
@@ -116,8 +100,3 @@ def listing_key_filter(principal: Principal) -> str | None:
 def may_see_store(principal: Principal, store_id: str) -> bool:
     return not principal.is_owner or store_id in (principal.store_ids or frozenset())
 
-
-def require_store_visible(principal: Principal, store_id: str) -> None:
-    """Raise NotVisible for another tenant's store (SPEC 8: its availability is a 404)."""
-    if not may_see_store(principal, store_id):
-        raise NotVisible("unknown store_id")

@@ -3,17 +3,16 @@ stores, and every report records the key that made it. Reading reports is scoped
 services/jobs/status.py (`find_report`, `recent_reports` take the principal)."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from models.tables import Report
 from services.access.principal import Principal, require, scope_store_ids
-from services.jobs.runner import ReportRequest, ReportRunner
+from services.contract.reports import ReportRequest
+from services.jobs.runner import ReportRunner
 
 
 def scope_request(principal: Principal, request: ReportRequest) -> ReportRequest:
     """The request narrowed to the principal's stores; Forbidden for a store outside them."""
     require(principal, "reports")
-    return replace(request, store_ids=scope_store_ids(principal, request.store_ids))
+    return request.narrowed_to(scope_store_ids(principal, request.store_ids))
 
 
 def submit(runner: ReportRunner, principal: Principal, request: ReportRequest,

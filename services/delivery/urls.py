@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
+from services.errors import InvalidInput
+
 MAX_URL_LENGTH = 2000
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
 
-class WebhookUrlError(ValueError):
+class WebhookUrlError(InvalidInput):
     """A webhook URL that is malformed or points where the service must not send."""
 
 
@@ -100,3 +102,12 @@ def validate_webhook_url(url: object, allow_private: bool, resolve: Resolver = s
     target = parse_url(url)
     allowed_addresses(target, allow_private, resolve)
     return str(url).strip()
+
+
+def accept_webhook_url(url: str | None, secret: str | None, allow_private: bool) -> str | None:
+    """A client's webhook_url (None when none was given), checked: webhooks need WEBHOOK_SECRET."""
+    if url is None:
+        return None
+    if not secret:
+        raise WebhookUrlError("webhooks are disabled: WEBHOOK_SECRET is not configured on the service")
+    return validate_webhook_url(url, allow_private)

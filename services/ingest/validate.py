@@ -6,13 +6,13 @@ import logging
 import numpy as np
 import pandas as pd
 
+from services.contract.store_ids import store_id_checks
 from services.ingest.csv_input import RawTable
 from services.ingest.results import FileResult, Rejection
 
 log = logging.getLogger(__name__)
 
 MAX_REJECTIONS_LISTED = 100
-MAX_STORE_ID_LENGTH = 255
 
 
 class RowValidator:
@@ -53,12 +53,7 @@ class RowValidator:
         spans = self.table.spans.get("store_id")
         codes, uniques = spans.factorize() if spans is not None else pd.factorize(self.frame["store_id"].to_numpy(dtype=object))
         cleaned = pd.Series(uniques, dtype=object).astype(str).str.strip()
-        checks = (
-            ((cleaned != "").to_numpy(), "empty store_id"),
-            ((cleaned.str.len() <= MAX_STORE_ID_LENGTH).to_numpy(), f"store_id longer than {MAX_STORE_ID_LENGTH} characters"),
-            (~cleaned.str.contains(r"[\x00-\x1f\x7f]", regex=True).to_numpy(), "store_id contains control characters"),
-        )
-        for ok_unique, reason in checks:
+        for ok_unique, reason in store_id_checks(cleaned):
             if not ok_unique.all():
                 self.check(ok_unique[codes], reason)
         return codes, cleaned.to_numpy(dtype=object)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
 from config import Config
+from services.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ TASK_NAME = "store_monitor.run_report_task"
 BROKER_TIMEOUT_SECONDS = 5
 
 
-class QueueUnavailable(RuntimeError):
+class QueueUnavailable(Unavailable):
     """The work could not be handed over (the broker is unreachable)."""
 
 
@@ -68,7 +69,7 @@ class CeleryQueue:
                 retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
             )
         except Exception as exc:  # kombu raises several types for one cause: no broker
-            raise QueueUnavailable(f"the report broker is unreachable: {exc}") from exc
+            raise QueueUnavailable(f"reports cannot be started right now: the report broker is unreachable: {exc}") from exc
 
     def close(self) -> None:
         pass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,8 +23,8 @@ from services.jobs.queues import CeleryQueue, JobQueue, QueueUnavailable, Thread
 from services.jobs.storage import ReportStore, StoredReport
 from services.metrics import LEASE_TAKEOVERS
 from services.jobs.tasks import MAX_ATTEMPTS, JobContext, run_report_task
+from services.contract.reports import ReportRequest
 from services.reports.builder import InputsCache
-from services.reports.spec import ReportSpec
 from services.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -35,14 +34,6 @@ log = logging.getLogger(__name__)
 BROKER_LEASE_FACTOR = 5
 
 __all__ = ["QueueUnavailable", "ReportRequest", "ReportRunner"]
-
-
-@dataclass(frozen=True)
-class ReportRequest(ReportSpec):
-    """A report to run: the builder's ReportSpec (standard, or a range report of SPEC 5),
-    stored as its JSON params and built by builder.build_for_params. `from_params` (inherited)
-    is the inverse of `to_params`, range parameters included (a schedule stores its request
-    that way)."""
 
 
 def new_report_id() -> str:
@@ -81,7 +72,7 @@ class ReportRunner:
         report_id = new_report_id()
         shards = self._plan(request)
         owner, lease_until = self._queued_lease()
-        report = report_jobs.create(self.engine, report_id, request.to_params(), shards, owner, lease_until,
+        report = report_jobs.create(self.engine, report_id, request.stored(), shards, owner, lease_until,
                                     webhook_url=webhook_url, schedule_id=schedule_id, api_key_id=api_key_id)
         try:
             for shard in range(len(shards)):
@@ -89,7 +80,7 @@ class ReportRunner:
         except QueueUnavailable:
             report_jobs.delete(self.engine, report_id)
             raise
-        log.info("report %s queued in %d shard(s) (%s)", report_id, len(shards), _describe(request))
+        log.info("report %s queued in %d shard(s) (%s)", report_id, len(shards), request.describe())
         return report
 
     def _plan(self, request: ReportRequest) -> list[list[str] | None]:
@@ -161,10 +152,3 @@ class ReportRunner:
         self.context.leases.stop()
         self.queue.close()
 
-
-def _describe(request: ReportRequest) -> str:
-    stores = "all stores" if request.store_ids is None else f"{len(request.store_ids)} store(s)"
-    what = stores + (f", as_of={request.as_of_us}" if request.as_of_us is not None else "")
-    if request.is_range:
-        what += f", range from={request.from_us} to={request.to_us} last_hours={request.last_hours}"
-    return what

@@ -11,6 +11,8 @@ from typing import Any
 from models import report_jobs
 from models.tables import Report
 from services.access.principal import ANONYMOUS, Principal, listing_key_filter, may_see_made_by, require
+from services.contract.reports import ReportRequest
+from services.errors import InvalidInput
 from services.ingest.parsing import format_instant
 from services.jobs.runner import ReportRunner
 from services.jobs.storage import StoredReport
@@ -67,8 +69,7 @@ def report_summary(report: Report, progress: float | None) -> dict[str, Any]:
         "status": _PUBLIC_STATUS[report.status],
         "state": report.status,
         "progress": round(progress if progress is not None else report.progress, 3),
-        "store_ids": params.get("store_ids"),
-        "as_of": format_instant(params["as_of_us"]) if params.get("as_of_us") is not None else None,
+        **_request_view(params),
         "now": format_instant(report.now_us) if report.now_us else None,
         "created_at": report.created_at.isoformat() if report.created_at else None,
         "started_at": report.started_at.isoformat() if report.started_at else None,
@@ -79,17 +80,19 @@ def report_summary(report: Report, progress: float | None) -> dict[str, Any]:
         "data_version": report.data_version,
         "warnings": json.loads(report.warnings) if report.warnings else [],
         "error": report.error,
-        **_range_summary(params),
     }
 
 
-def _range_summary(params: dict[str, Any]) -> dict[str, Any]:
-    """A range report's range (SPEC 5.2) as asked: `to` None means the latest poll."""
-    if params.get("kind") != "range":
-        return {}
-    return {"kind": "range", "from": _instant_or_none(params.get("from_us")),
-            "to": _instant_or_none(params.get("to_us")), "last_hours": params.get("last_hours")}
-
-
-def _instant_or_none(us: int | None) -> str | None:
-    return format_instant(us) if us is not None else None
+def _request_view(params: dict[str, Any]) -> dict[str, Any]:
+    """The report's parameters as asked; a range report's range (SPEC 5.2) with `to` None
+    meaning the latest poll."""
+    try:
+        request = ReportRequest.from_stored(params)
+    except InvalidInput:  # a row no release could have written; its run fails with the reason
+        return {"store_ids": None, "as_of": None}
+    stored = request.stored()
+    view: dict[str, Any] = {"store_ids": stored.get("store_ids"), "as_of": stored.get("as_of")}
+    if request.is_range:
+        view.update({"kind": "range", "from": stored.get("from"), "to": stored.get("to"),
+                     "last_hours": request.last_hours})
+    return view

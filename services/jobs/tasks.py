@@ -26,7 +26,7 @@ from services.jobs.leases import Leases, now_us
 from services.jobs.outcome import report_finished
 from services.jobs.storage import ReportStore
 from services.reports.builder import InputsCache, NoDataError, build_for_params, report_csv_text
-from services.reports.spec import InvalidReport
+from services.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class ReportWriteError(RuntimeError):
 
 
 # Failures that another attempt would only repeat: the report fails at once.
-_FINAL = (NoDataError, InvalidReport, ReportWriteError)
+_FINAL = (NoDataError, InvalidInput, ReportWriteError)
 
 
 @dataclass

@@ -13,24 +13,13 @@ from typing import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from services.contract.reports import check_range
 from services.reports.engine import DAY_S, DAY_US, HOUR_US, MINUTE_US, Timeline, select_universe, timeline
 from services.reports.hours import business_intervals, zone_of
 from services.reports.timezones import wall_to_utc
 
 RANGE_LOOKBACK_US = DAY_US  # observations within [from − 24 h, to] (SPEC 5.1)
-MAX_RANGE_US = 366 * DAY_US
 RANGE_COLUMNS = ["business_hours", "uptime_hours", "downtime_hours", "uptime_percent", "incidents"]
-
-
-class InvalidRange(ValueError):
-    """A range outside 0 < to − from <= 366 days (SPEC 5.1)."""
-
-
-def check_range(from_us: int, to_us: int) -> None:
-    if to_us <= from_us:
-        raise InvalidRange("the range is empty: 'from' must be before 'to'")
-    if to_us - from_us > MAX_RANGE_US:
-        raise InvalidRange("the range is longer than 366 days")
 
 
 @dataclass(frozen=True)

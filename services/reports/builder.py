@@ -24,7 +24,7 @@ from services.ingest.parsing import format_instant
 from services.reports.engine import REPORT_COLUMNS, compute_uptime
 from services.reports.inputs import BuiltReport, InputsCache, NoDataError, ProgressCallback, read_inputs
 from services.reports.ranges import build_range_report
-from services.reports.spec import ReportSpec
+from services.contract.reports import ReportRequest
 
 __all__ = ["HEADER", "BuiltReport", "InputsCache", "NoDataError", "build", "build_report", "write_report_csv",
            "write_report_rows", "report_csv_text", "build_for_params"]
@@ -36,16 +36,14 @@ HEADER = ["store_id", *REPORT_COLUMNS]
 
 def build(
     engine: Engine,
-    params: Mapping[str, Any],
+    request: ReportRequest,
     cache: InputsCache | None = None,
     progress: ProgressCallback | None = None,
 ) -> BuiltReport:
-    """The one entry point for report jobs: whatever report the stored params describe
-    (`ReportSpec.to_params`). Raises spec.InvalidReport for params that describe none."""
-    spec = ReportSpec.from_params(params).validate()
-    if spec.is_range:
-        return build_range_report(engine, spec, cache, progress)
-    return build_report(engine, spec.as_of_us, spec.store_ids, cache, progress)
+    """Whatever report the request describes: the standard report, or a range report (SPEC 5)."""
+    if request.is_range:
+        return build_range_report(engine, request, cache, progress)
+    return build_report(engine, request.as_of_us, request.store_ids, cache, progress)
 
 
 def build_report(
@@ -194,11 +192,13 @@ def build_for_params(
     progress: ProgressCallback | None = None,
 ) -> BuiltReport:
     """The one entry point background jobs use: build whatever report stored `params` describe
-    (the standard report or a range report, see `build`).
+    (`ReportRequest.stored()`; InvalidInput for params that describe none).
 
     `store_ids`, when given, narrows the report to those stores (a shard); otherwise the
     params' own store list (None = every store) applies. Rows are sorted by store_id, so the
     shards of one report concatenate into the whole report.
     """
-    wanted = store_ids if store_ids is not None else params.get("store_ids")
-    return build(engine, {**params, "store_ids": list(wanted) if wanted is not None else None}, cache, progress)
+    request = ReportRequest.from_stored(params)
+    if store_ids is not None:
+        request = request.narrowed_to(tuple(store_ids))
+    return build(engine, request, cache, progress)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from models import report_inputs, store_data
 from models.db import read_tx
 from models.report_inputs import ReportInputs
+from services.errors import NotFound
 from services.ingest.parsing import format_instant
 from services.reports.engine import LOOKBACK_US
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[float], None]
 
 
-class NoDataError(RuntimeError):
+class NoDataError(NotFound):
     """There are no polls to report on (nothing loaded yet)."""
 
 

@@ -17,18 +17,20 @@ from models import store_data
 from models.db import read_tx
 from models.report_inputs import ReportInputs
 from services.access.principal import ANONYMOUS, Principal, may_see_store, require
+from services.contract.reports import RangeRequest, ReportRequest
+from services.contract.store_ids import clean_store_id
+from services.errors import NotFound
 from services.reports.availability import RANGE_COLUMNS, RANGE_LOOKBACK_US, RangeResult, compute_range
 from services.reports.inputs import (
     BuiltReport, InputsCache, NoDataError, ProgressCallback, missing_store_warnings, read_inputs,
 )
-from services.reports.spec import ReportSpec
 from services.reports.timezones import resolve_zone
 
 RANGE_HEADER = ["store_id", *RANGE_COLUMNS]
 INCIDENT_HEADER = ["store_id", "start", "end", "minutes"]
 
 
-class StoreNotFound(LookupError):
+class StoreNotFound(NotFound):
     """The store has no poll not after the range's end (SPEC 5.2: 404)."""
 
 
@@ -47,17 +49,17 @@ class RangeData:
 
 
 def compute_range_data(
-    engine: Engine, spec: ReportSpec, cache: InputsCache | None = None, with_days: bool = False,
+    engine: Engine, spec: ReportRequest, cache: InputsCache | None = None, with_days: bool = False,
     share: bool = False,
 ) -> RangeData:
     """Resolve the range against the data's now, read [from − 24 h, to] and compute it.
     `share`: read (and cache) every store's inputs, for the next store asked about the same range.
-    Raises spec.InvalidReport for a bad range, NoDataError before any load."""
+    Raises InvalidRange for a range that resolves to none, NoDataError before any load."""
     with read_tx(engine) as conn:
         latest = store_data.latest_poll_us(conn)
     if latest is None:
         raise NoDataError("no polls have been loaded yet: load the CSV files first")
-    from_us, to_us = spec.validate().resolve_range(latest)
+    from_us, to_us = spec.resolve_range(latest)
     inputs = read_inputs(engine, to_us, spec.store_ids, cache, lookback_us=to_us - from_us + RANGE_LOOKBACK_US,
                          share=share)
     stores = inputs.stores
@@ -88,7 +90,7 @@ def _only(inputs: ReportInputs, keys: np.ndarray) -> tuple[pd.DataFrame, pd.Data
 
 
 def build_range_report(
-    engine: Engine, spec: ReportSpec, cache: InputsCache | None = None, progress: ProgressCallback | None = None
+    engine: Engine, spec: ReportRequest, cache: InputsCache | None = None, progress: ProgressCallback | None = None
 ) -> BuiltReport:
     """The range report CSV rows (RANGE_HEADER), rounded to 2 decimals, in code-point order."""
     started = time.perf_counter()
@@ -122,15 +124,16 @@ def incidents_frame(data: RangeData) -> pd.DataFrame:
     return frame.iloc[order][INCIDENT_HEADER].reset_index(drop=True)
 
 
-def store_availability(engine: Engine, store_id: str, spec: ReportSpec, cache: InputsCache | None = None,
+def store_availability(engine: Engine, store_id: str, spec: RangeRequest, cache: InputsCache | None = None,
                        principal: Principal = ANONYMOUS) -> dict[str, Any]:
     """The JSON of GET /stores/<store_id>/availability (SPEC 5.2).
 
     Another tenant's store is answered exactly like a store without polls (SPEC 8: a 404), after
     the same work, so neither the message nor the time tells an owner that the store exists."""
     require(principal, "availability")
-    data = compute_range_data(engine, ReportSpec(store_ids=(store_id,), from_us=spec.from_us, to_us=spec.to_us,
-                                                 last_hours=spec.last_hours), cache, with_days=True, share=True)
+    store_id = clean_store_id(store_id)
+    wanted = ReportRequest.of(store_ids=(store_id,), from_us=spec.from_us, to_us=spec.to_us, last_hours=spec.last_hours)
+    data = compute_range_data(engine, wanted, cache, with_days=True, share=True)
     if len(data.store_ids) == 0 or not may_see_store(principal, store_id):
         raise StoreNotFound(f"store {store_id} has no polls up to {format_instants(np.array([data.to_us]))[0]}")
     key = int(data.store_ids.index[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import Engine
 
@@ -13,25 +13,28 @@ from models import schedules as schedule_rows
 from services.access.principal import (
     ANONYMOUS, Principal, listing_key_filter, may_see_made_by, require, scope_store_ids,
 )
+from services.contract import parse
+from services.errors import InvalidInput
+from services.contract.reports import ReportRequest
 from services.schedules.cron import next_due, parse_zone
 
 _STATUS = {report_jobs.PENDING: "Running", report_jobs.RUNNING: "Running", report_jobs.COMPLETE: "Complete",
            report_jobs.FAILED: "Failed"}
 
 
-def create(engine: Engine, *, cron: str, zone_name: str, params: dict[str, Any], webhook_url: str | None,
-           now: datetime, principal: Principal = ANONYMOUS) -> str:
-    """Store an already validated schedule; its first run is the first due time after `now`.
+def create(engine: Engine, *, cron: str, zone_name: str, params: ReportRequest | Mapping[str, Any],
+           webhook_url: str | None, now: datetime, principal: Principal = ANONYMOUS) -> str:
+    """Store a schedule (cron and zone already validated); its first run is the first due time
+    after `now`. `params` is the report request, or its parameters (validated here).
 
     An owner's schedule is narrowed to its stores now (Forbidden for one outside them), so each
     of its runs reports on those stores only; the schedule records the key that made it."""
     require(principal, "schedules")
-    ids = params.get("store_ids")
-    scoped = scope_store_ids(principal, ids)
-    params = {**params, "store_ids": list(scoped) if scoped is not None else None}
+    request = params if isinstance(params, ReportRequest) else parse(ReportRequest, params)
+    request = request.narrowed_to(scope_store_ids(principal, request.store_ids))
     schedule_id = secrets.token_urlsafe(12)
     schedule_rows.add(engine, schedule_rows.Schedule(
-        id=schedule_id, cron=cron, timezone=zone_name, params=json.dumps(params), webhook_url=webhook_url,
+        id=schedule_id, cron=cron, timezone=zone_name, params=json.dumps(request.stored()), webhook_url=webhook_url,
         created_at=now, api_key_id=principal.key_id,
     ))
     return schedule_id
@@ -41,10 +44,18 @@ def _summary(schedule: schedule_rows.Schedule, now: datetime) -> dict[str, Any]:
     upcoming = next_due(schedule.cron, parse_zone(schedule.timezone), now)
     return {
         "schedule_id": schedule.id, "cron": schedule.cron, "timezone": schedule.timezone,
-        "params": json.loads(schedule.params), "webhook_url": schedule.webhook_url,
+        "params": _params_view(json.loads(schedule.params)), "webhook_url": schedule.webhook_url,
         "created_at": schedule.created_at.isoformat(),
         "next_run": upcoming.isoformat() if upcoming else None,
     }
+
+
+def _params_view(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters in today's form (a schedule of the last release stored `as_of_us`, …)."""
+    try:
+        return ReportRequest.from_stored(params).stored()
+    except InvalidInput:
+        return params
 
 
 def list_all(engine: Engine, now: datetime, principal: Principal = ANONYMOUS) -> list[dict[str, Any]]:

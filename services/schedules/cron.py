@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
+from services.errors import InvalidInput
+
 # Walk this far past "now" in wall time: covers any zone's DST shift (at most 2 hours).
 _WALL_MARGIN = timedelta(hours=3)
 _MAX_EXPRESSION_LENGTH = 200
 
 
-class ScheduleError(ValueError):
+class ScheduleError(InvalidInput):
     """A cron expression or zone the service cannot schedule; the message is meant for the client."""
 
 

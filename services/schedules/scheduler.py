@@ -14,7 +14,8 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from models import schedules as schedule_rows
-from services.jobs.runner import ReportRequest, ReportRunner
+from services.contract.reports import ReportRequest
+from services.jobs.runner import ReportRunner
 from services.periodic import Periodic
 from services.schedules.cron import ScheduleError, latest_due, parse_zone
 
@@ -100,7 +101,7 @@ class Scheduler:
 def report_starter(runner: ReportRunner) -> Submit:
     """Start a schedule's report on the app's runner, tagged with the schedule and its webhook."""
     def start(schedule: schedule_rows.Schedule) -> str:
-        request = ReportRequest.from_params(json.loads(schedule.params))
+        request = ReportRequest.from_stored(json.loads(schedule.params))
         # Its reports carry the schedule's key, so an owner sees the reports of its own schedules.
         return runner.submit(request, webhook_url=schedule.webhook_url, schedule_id=schedule.id,
                              api_key_id=schedule.api_key_id).id
