@@ -6,6 +6,7 @@ rows; every function runs inside the caller's transaction.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timezone
 from typing import Sequence
@@ -15,8 +16,9 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from models.closure_tables import API_SOURCE, CSV_SOURCE, Closure
+from models.loads import CLOSURE_CHANGE_SOURCE
 from models.store_data import placeholders
-from models.tables import Store
+from models.tables import DataLoad, Store, StoreTimezone
 
 COLUMNS = ["store", "start_us", "end_us", "reason", "closure_id"]
 _KEYS_PER_QUERY = 5_000  # bound parameters of one IN (…) list
@@ -103,7 +105,8 @@ def replace_csv_closures(conn: Connection, rows: pd.DataFrame) -> int:
     conn.execute(delete(Closure).where(Closure.source == CSV_SOURCE))
     created = datetime.now(timezone.utc)
     values = [
-        {"id": new_closure_id(), "store_key": int(k), "start_us": int(s), "end_us": int(e), "reason": r,
+        {"id": new_closure_id(), "store_key": int(k), "start_us": int(s), "end_us": int(e),
+         "reason": r if isinstance(r, str) else None,
          "source": CSV_SOURCE, "created_at": created, "api_key_id": None, "local_start_s": int(ls),
          "local_end_s": int(le)}
         for k, s, e, r, ls, le in zip(
@@ -140,3 +143,25 @@ def set_instants(conn: Connection, closure_ids: Sequence[str], start_us: np.ndar
 
 def store_key_of(conn: Connection, store_id: str) -> int | None:
     return conn.execute(select(Store.id).where(Store.store_id == store_id)).scalar()
+
+
+def store_zones(conn: Connection, keys: Sequence[int] | np.ndarray) -> pd.Series:
+    """The zone name stored for each of these store keys (missing: no row), indexed by key."""
+    wanted = [int(k) for k in pd.unique(np.asarray(keys, dtype=np.int64))]
+    rows: list[tuple] = []
+    for lo in range(0, len(wanted), _KEYS_PER_QUERY):
+        part = wanted[lo : lo + _KEYS_PER_QUERY]
+        rows += conn.execute(select(StoreTimezone.store_key, StoreTimezone.tz)
+                             .where(StoreTimezone.store_key.in_(part))).all()
+    return pd.Series([r[1] for r in rows], index=pd.Index([int(r[0]) for r in rows], dtype=np.int64), dtype=object)
+
+
+def record_change(conn: Connection, what: str) -> None:
+    """Count a closure made or removed through the API as a change of the data, the way a load
+    is (a `data_loads` row with changed = true): the data version moves, so cached report
+    inputs and reports of the old data are not served again."""
+    now = datetime.now(timezone.utc)
+    conn.execute(insert(DataLoad).values(
+        started_at=now, finished_at=now, source_dir=CLOSURE_CHANGE_SOURCE, changed=True, rows_loaded=1,
+        rows_rejected=0, summary=json.dumps({"files": [], "error": None, "closures": what[:200]}),
+    ))

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 MAX_SUMMARY_CHARS = 16_000  # well under MySQL's TEXT (64 KB), whatever the characters
 MAX_TEXT_CHARS = 500  # any one message, path or reason kept about a load
 MAX_ITEMS_KEPT = 10  # rejections and warnings kept per file (the CLI shows up to 100)
+# The `source_dir` of a data_loads row that records a closure made or removed through the API
+# (models/closures.py): it moves the data version like a load, but is not a load of files.
+CLOSURE_CHANGE_SOURCE = "api:closures"
 
 
 class LoadedSource(Base):
@@ -122,8 +125,9 @@ def parse_summary(summary: str | None) -> dict[str, Any]:
 
 
 def newest_load(conn: Connection) -> Row | None:
-    """The row (columns of DataLoad) of the newest load, whatever process ran it."""
-    return conn.execute(select(DataLoad.__table__).order_by(DataLoad.id.desc()).limit(1)).first()
+    """The row (columns of DataLoad) of the newest load of files, whatever process ran it."""
+    return conn.execute(select(DataLoad.__table__).where(DataLoad.source_dir != CLOSURE_CHANGE_SOURCE)
+                        .order_by(DataLoad.id.desc()).limit(1)).first()
 
 
 def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from models import store_data
+from models import loads, store_data
 from models.db import read_tx
-from models.tables import DataLoad, Store
+from models.tables import Store
 
 
 def _iso(us: int | None) -> str | None:
@@ -21,7 +21,7 @@ def _iso(us: int | None) -> str | None:
 def data_status(engine: Engine) -> dict[str, Any]:
     """Stores, polls, data version, oldest and newest poll and the last load, from one snapshot."""
     with read_tx(engine) as conn:
-        last = conn.execute(DataLoad.__table__.select().order_by(DataLoad.id.desc()).limit(1)).first()
+        last = loads.newest_load(conn)
         latest = store_data.latest_poll_us(conn)
         return {
             "stores": int(conn.execute(select(func.count()).select_from(Store)).scalar_one()),

@@ -20,7 +20,9 @@ from services.ingest.byte_spans import ByteSpans
 
 log = logging.getLogger(__name__)
 
-Columns = dict[str, tuple[str, ...]]  # canonical column → accepted header spellings
+# canonical column → accepted header spellings; a canonical name ending in "?" is optional (a file
+# without it is read without that column, which then lacks from the table under the bare name)
+Columns = dict[str, tuple[str, ...]]
 
 # What compressed or non-UTF-8 files start with: such a file is refused whole, not read as text.
 _NOT_TEXT_SIGNATURES = {
@@ -85,10 +87,10 @@ def _resolve_columns(wanted: Columns, header: list[str], label: str) -> dict[str
     missing: list[str] = []
     for canonical, aliases in wanted.items():
         index = next((positions[a] for a in aliases if a in positions), None)
-        if index is None:
+        if index is not None:
+            resolved[canonical.removesuffix("?")] = index
+        elif not canonical.endswith("?"):
             missing.append(canonical if len(aliases) == 1 else " or ".join(aliases))
-        else:
-            resolved[canonical] = index
     if missing:
         shown = ", ".join(header)
         shown = shown if len(shown) <= MAX_HEADER_SHOWN else shown[:MAX_HEADER_SHOWN] + "…"

@@ -1,4 +1,5 @@
-"""The three kinds of input file, in one table: names, columns, how rows are judged and written.
+"""The kinds of input file, in one table: names, columns, how rows are judged and written
+(polls, business hours, time zones, and the optional closures of SPEC 9).
 
 Adding a kind (or an alias) is one entry in `KINDS`; the loader only walks this table.
 """
@@ -13,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from models import store_writes
+from services.ingest import closures as closure_file
 from services.ingest.csv_input import Columns, RawTable
 from services.ingest.parsing import (
     parse_days, parse_local_times, parse_statuses, parse_timestamp_spans, parse_timestamps,
@@ -23,7 +25,7 @@ from services.reports.timezones import DEFAULT_ZONE, known_zones
 
 log = logging.getLogger(__name__)
 
-POLLS, HOURS, ZONES = "polls", "hours", "zones"
+POLLS, HOURS, ZONES, CLOSURES = "polls", "hours", "zones", closure_file.CLOSURES
 OpenPoll = tuple[int, int]  # (store key, ts_us) that only an unterminated last line added
 
 
@@ -46,6 +48,7 @@ class FileKind:
     write: Callable[[Connection, np.ndarray, Rows, FileResult], "OpenPoll | None"]
     grows: bool  # appended to over time (read incrementally) rather than a snapshot
     as_bytes: tuple[str, ...] = ()  # columns parsed from the file's bytes when the text allows
+    optional: bool = False  # a directory without it is fine: no result is listed for it
 
 
 def _parse_polls(table: RawTable, result: FileResult) -> Rows:
@@ -143,6 +146,17 @@ def _parse_zones(table: RawTable, result: FileResult) -> Rows:
 
 def _write_zones(conn: Connection, keys: np.ndarray, rows: Rows, result: FileResult) -> None:
     store_writes.replace_timezones(conn, keys, rows.values["tz"])
+    # Closures of closures.csv are local times: they follow their store's zone (SPEC 9).
+    closure_file.reconvert_csv_closures(conn)
+
+
+def _parse_closures(table: RawTable, result: FileResult) -> Rows:
+    codes, unique_ids, values = closure_file.parse_closures(table, result)
+    return Rows(codes, unique_ids, values)
+
+
+def _write_closures(conn: Connection, keys: np.ndarray, rows: Rows, result: FileResult) -> None:
+    closure_file.write_closures(conn, keys, rows.values)
 
 
 KINDS: dict[str, FileKind] = {
@@ -163,6 +177,11 @@ KINDS: dict[str, FileKind] = {
             ZONES, ("timezones.csv", "store_timezone.csv", "bq-results*.csv"),
             {"store_id": ("store_id",), "timezone_str": ("timezone_str",)},
             _parse_zones, _write_zones, grows=False,
+        ),
+        # After the zones: a load that brings both converts closures with the new zones.
+        FileKind(
+            CLOSURES, closure_file.FILE_NAMES, closure_file.COLUMNS, _parse_closures, _write_closures,
+            grows=False, optional=True,
         ),
     )
 }

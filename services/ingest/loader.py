@@ -1,4 +1,4 @@
-"""Loading the three CSV files into the database (SPEC section 1).
+"""Loading the three CSV files, and the optional closures.csv (SPEC 9), into the database (SPEC section 1).
 
 Files are parsed first, outside any transaction; then everything is written in one short
 transaction, so reports running meanwhile see the data before or after the load, never half of
@@ -66,7 +66,8 @@ def load_directory(
     directory = Path(directory)
     if not directory.is_dir():
         message = f"{directory} is not a directory"
-        return LoadResult(files=[FileResult(kind=k, path=None, message=message) for k in KINDS])
+        return LoadResult(files=[FileResult(kind=k, path=None, message=message) for k, kind in KINDS.items()
+                                 if not kind.optional])
     paths = locate_inputs(directory, {k.name: k.file_names for k in KINDS.values()})
     max_wait = 5 * settle_seconds if max_wait_seconds is None else max_wait_seconds
     with load_lock(engine, lock_timeout):
@@ -75,6 +76,8 @@ def load_directory(
         results: list[FileResult] = []
         parsed: list[_Parsed] = []
         for step, kind in enumerate(KINDS.values()):
+            if kind.optional and paths[kind.name] is None:
+                continue  # an optional file (closures.csv) that is not there: nothing to say
             report(step / (2 * len(KINDS)), f"reading {kind.name}")
             result = FileResult(kind=kind.name, path=str(paths[kind.name]) if paths[kind.name] else None)
             results.append(result)

@@ -218,6 +218,30 @@ def parse_local_times(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, total, 0).astype(np.int32), ok
 
 
+# A local wall-clock datetime (SPEC 9's closures): a full date and a time to the minute, nothing
+# else. What a writer cut mid-line leaves (`2023-12-25 1`, `2023-12-2`) matches nothing here.
+LOCAL_DATETIME_RE = r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?$"
+
+
+@by_distinct
+def parse_local_datetimes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """`YYYY-MM-DD HH:MM[:SS]` (or with a `T`) as wall seconds: days since 1970-01-01 × 86400 plus
+    seconds since local midnight, the form `timezones.wall_to_utc` converts; blanks around ignored.
+    `24:00[:00]` is the next local midnight, as in business hours (SPEC 1)."""
+    parts = raw.astype(str).str.strip().str.extract(LOCAL_DATETIME_RE)
+    matched = parts[0].notna().to_numpy()
+    fields = [pd.to_numeric(parts[i], errors="coerce").fillna(0).to_numpy(dtype=np.int64) for i in range(6)]
+    year, month, day, hour, minute, second = fields
+    month_ok = (month >= 1) & (month <= 12)
+    safe_month = np.where(month_ok, month, 1)
+    ok = (matched & month_ok & (year >= _YEARS[0]) & (year <= _YEARS[1]) & (day >= 1)
+          & (day <= _days_in_month(year, safe_month))
+          & (((hour <= 23) & (minute <= 59) & (second <= 59)) | ((hour == 24) & (minute == 0) & (second == 0))))
+    days = _days_from_civil(year, safe_month, day).astype(np.int64)
+    wall = days * DAY_SECONDS + hour * 3600 + minute * 60 + second
+    return np.where(ok, wall, 0).astype(np.int64), ok
+
+
 def parse_instant(text: str) -> int:
     """One instant (an API or CLI `as_of`) as epoch microseconds; raises ValueError if invalid."""
     micros, ok = parse_timestamps(pd.Series([text], dtype=object))
