@@ -144,7 +144,7 @@ def ensure_live_stores(conn: Connection, store_ids: np.ndarray, first_poll_us: n
     unknown = [sid for sid, key in zip(ids, keys) if key is None]
     learned: dict[str, int] = {}
     if unknown:
-        learned = _read_store_keys(conn, unknown, locking=False)
+        learned = read_store_keys(conn, unknown, locking=False)
         missing = [sid for sid in unknown if sid not in learned]
         if missing:
             firsts = dict(zip(ids, first_poll_us.tolist()))
@@ -153,14 +153,14 @@ def ensure_live_stores(conn: Connection, store_ids: np.ndarray, first_poll_us: n
             else:
                 sql = "INSERT INTO stores (store_id, first_poll_us) VALUES (?, ?) ON CONFLICT (store_id) DO NOTHING"
             executemany(conn, sql, [(sid, firsts[sid]) for sid in missing])
-            learned.update(_read_store_keys(conn, missing, locking=True))
+            learned.update(read_store_keys(conn, missing, locking=True))
         keys = [learned[sid] if key is None else key for sid, key in zip(ids, keys)]
     key_array = np.array(keys, dtype=np.int64)
     _move_first_polls(conn, key_array, first_poll_us)
     return key_array, learned
 
 
-def _read_store_keys(conn: Connection, store_ids: list[str], locking: bool) -> dict[str, int]:
+def read_store_keys(conn: Connection, store_ids: list[str], locking: bool) -> dict[str, int]:
     """store_id → key of those of `store_ids` that exist."""
     found: dict[str, int] = {}
     lock = " LOCK IN SHARE MODE" if locking and is_mysql(conn) else ""

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, select, update
 
+from models import live_polls
 from models.store_data import executemany, is_mysql, placeholders, count_polls, store_keys
 from models.tables import Poll, Store
 
@@ -35,6 +36,12 @@ def ensure_stores(conn: Connection, store_ids: np.ndarray) -> pd.Series:
         else:
             executemany(conn, f"INSERT INTO stores (store_id) VALUES ({placeholders(conn, 1)})", rows)
         mapping = store_keys(conn)
+        unseen = new_ids[~pd.Index(new_ids).isin(mapping.index)]
+        if len(unseen):
+            # MySQL: a live write (SPEC 10) committed this store after the load's snapshot, so
+            # LOAD DATA LOCAL skipped it as a duplicate; a locking read sees its key.
+            found = live_polls.read_store_keys(conn, unseen.tolist(), locking=True)
+            mapping = pd.concat([mapping, pd.Series(found, dtype=np.int64)])
     return mapping
 
 
@@ -50,7 +57,7 @@ def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: 
     first[1:] = (keys[1:] != keys[:-1]) | (ts_us[1:] != ts_us[:-1])
     keys, ts_us, active = keys[first], ts_us[first], active[first]
     before = count_polls(conn, int(ts_us[0]), int(ts_us[-1]))
-    if is_mysql(conn) and before == 0:
+    if is_mysql(conn) and before == 0 and _range_empty_locked(conn, int(ts_us[0]), int(ts_us[-1])):
         # Nothing stored in this time range, so nothing can conflict: the bulk path is safe.
         _load_data_mysql(conn, keys, ts_us, active)
     elif is_mysql(conn) or int(keys.max()) >= 2**_STAGE_KEY_BITS:
@@ -60,6 +67,16 @@ def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: 
     if before == 0:
         return len(keys)  # nothing stored in the range before: every (deduplicated) poll is new
     return count_polls(conn, int(ts_us[0]), int(ts_us[-1])) - before
+
+
+def _range_empty_locked(conn: Connection, lo_us: int, hi_us: int) -> bool:
+    """MySQL: no poll in [lo_us, hi_us], read as of now rather than the transaction's snapshot, and
+    the range's gap locked until commit: a live write (SPEC 10) committed meanwhile, or about to
+    be, cannot meet LOAD DATA LOCAL, which would silently skip the load's poll (an `inactive` lost)."""
+    found = conn.exec_driver_sql(
+        "SELECT 1 FROM polls WHERE ts_us >= %s AND ts_us <= %s LIMIT 1 LOCK IN SHARE MODE", (lo_us, hi_us)
+    ).first()
+    return found is None
 
 
 def _sorted_by_key(keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, ...]:
