@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -27,8 +27,11 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # CI replays the same Hypothesis examples every run, so a landing never depends on luck; local
 # runs keep exploring new ones (and print the blob to reproduce any failure).
-settings.register_profile("ci", derandomize=True, print_blob=True)
-settings.register_profile("dev", print_blob=True)
+# No per-example deadline and no "too slow" health check: on two cores shared with other work an
+# example's time says nothing about the code.
+_LOAD_TOLERANT = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", derandomize=True, print_blob=True, **_LOAD_TOLERANT)
+settings.register_profile("dev", print_blob=True, **_LOAD_TOLERANT)
 settings.load_profile("ci" if IN_CI else "dev")
 
 

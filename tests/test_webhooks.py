@@ -270,7 +270,7 @@ def _reports_view(server: ServerProcess, report_id: str) -> dict[str, Any]:
 def test_pending_delivery_survives_a_restart(database_url: str, tmp_path: Path) -> None:
     """First attempt fails; the process dies before the retry; the next process sends it."""
     env = {"DATABASE_URL": database_url, "CSV_DIR": str(SPEC_EXAMPLES / "ex1"), "REPORT_DIR": str(tmp_path / "r"),
-           "WEBHOOK_SECRET": SECRET, "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_RETRY_SCALE": "0.6"}
+           "WEBHOOK_SECRET": SECRET, "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_RETRY_SCALE": "2"}
     with Receiver(statuses=[503]) as receiver:
         first = ServerProcess(env, tmp_path / "first.log", name="first").start()
         try:
@@ -280,13 +280,13 @@ def test_pending_delivery_survives_a_restart(database_url: str, tmp_path: Path) 
             while len(_reports_view(first, report_id)["deliveries"]) < 1:
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
-            first.kill()  # the retry is due 3 s after the first attempt: this process never sends it
+            first.kill()  # the retry is due 10 s after the first attempt: this process never sends it
             assert len(receiver.received) == 1
         finally:
             first.cleanup()
         second = ServerProcess(env, tmp_path / "second.log", name="second").start()
         try:
-            got = receiver.wait_for(2, timeout=30)
+            got = receiver.wait_for(2, timeout=60)
             assert len(got) == 2 and got[0].body == got[1].body and got[1].signature_ok(SECRET)
             deadline = time.monotonic() + 20
             while (view := _reports_view(second, report_id))["webhook"]["status"] != "delivered":

@@ -111,7 +111,7 @@ class ServerProcess:
         self.port_opened_at: float | None = None  # first successful TCP connect
 
     # -- life cycle ------------------------------------------------------------------------
-    def start(self, timeout: float = 30.0, wait: bool = True) -> ServerProcess:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> ServerProcess:
         assert self.proc is None, "already started"
         for attempt in range(3):
             if self._own_port and (attempt or port_open(self.port)):
