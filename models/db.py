@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from models.base import Base
@@ -100,9 +101,30 @@ def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
 
 @contextmanager
+def driver_errors_wrapped(dialect: Dialect) -> Iterator[None]:
+    """The driver's own errors (sqlite3.Error, pymysql.err.Error) as SQLAlchemy's DBAPIError.
+
+    The hot paths use raw DB-API cursors for speed (models/report_inputs.py's packed reads,
+    store_data.executemany); what they raise bypasses SQLAlchemy's wrapping, so the HTTP layer's
+    503, the CLI's message and the background loops, which all expect DBAPIError, missed it.
+    Every transaction scope below applies this once, so no raw-cursor call site needs to.
+    """
+    dbapi_error = getattr(dialect.dbapi, "Error", None)
+    try:
+        yield
+    except DBAPIError:
+        raise
+    except Exception as exc:
+        if dbapi_error is None or not isinstance(exc, dbapi_error):
+            raise
+        raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=dialect) from exc
+
+
+@contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """A write transaction; on SQLite it takes the write lock at BEGIN (no upgrade deadlocks)."""
-    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin(), \
+            driver_errors_wrapped(engine.dialect):
         yield conn
 
 
@@ -116,18 +138,20 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
             # server that goes away gave raw pymysql errors instead of the DBAPIError every caller
             # handles (HTTP 503, a report failed with "database error").
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        yield conn
+        with driver_errors_wrapped(engine.dialect):
+            yield conn
 
 
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
-    with Session(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False) as s, s.begin():
+    with Session(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False) as s, s.begin(), \
+            driver_errors_wrapped(engine.dialect):
         yield s
 
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as s, s.begin():
+    with Session(engine, expire_on_commit=False) as s, s.begin(), driver_errors_wrapped(engine.dialect):
         yield s
 
 
