@@ -131,7 +131,7 @@ def test_sharded_report_is_byte_identical_to_the_foreground_report(engines, tmp_
     runners = [ReportRunner(e, DatabaseStore(e), lease_seconds=2, shards=shards, workers=2) for e in (a, b)]
     try:
         report = runners[0].submit(ReportRequest())
-        wait_until(lambda: report_jobs.get(b, report.id).status == "complete", 20, "the report to complete")
+        wait_until(lambda: report_jobs.get(b, report.id).status == "complete", 60, "the report to complete")
         stored = runners[1].fetch(report_jobs.get(b, report.id))
         assert stored.content.decode() == expected
         assert report_jobs.get(a, report.id).shards_total == shards
@@ -147,7 +147,7 @@ def test_sharded_report_still_warns_about_store_ids_the_database_never_saw(engin
     try:
         wanted = ("store-1", "store-2", "store-3", "no-such-store")
         report = runner.submit(ReportRequest(store_ids=wanted))
-        wait_until(lambda: report_jobs.get(a, report.id).status == "complete", 20, "the report to complete")
+        wait_until(lambda: report_jobs.get(a, report.id).status == "complete", 60, "the report to complete")
         done = report_jobs.get(a, report.id)
         assert done.shards_total == 3
         assert "no-such-store" in (done.warnings or "")
@@ -203,7 +203,7 @@ def test_a_queued_shard_waits_out_a_database_outage_instead_of_being_stranded(
     runner = ReportRunner(a, FileStore(tmp_path / "out"), lease_seconds=2, workers=1)
     try:
         report = runner.submit(ReportRequest())
-        wait_until(lambda: report_jobs.get(a, report.id).status == "complete", 20, "the report to complete")
+        wait_until(lambda: report_jobs.get(a, report.id).status == "complete", 60, "the report to complete")
         assert len(failures) == 2
     finally:
         runner.shutdown()

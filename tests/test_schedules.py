@@ -208,8 +208,8 @@ def test_bad_schedules_are_400_and_nothing_is_stored(client, body: Any, message:
 # -- two real API processes on one database -----------------------------------------------------------
 def test_two_processes_one_report_per_due_minute(database_url: str, tmp_path: Path) -> None:
     """SCHEDULER_CLOCK runs both processes' clocks 30x fast from the same anchor: two seconds of
-    real time are one minute of schedule time, so ~8 due minutes pass in ~16 seconds. (At 60x a
-    scheduler thread that a loaded machine stalled for a second missed a whole minute.)"""
+    real time are one minute of schedule time, so ~8 due minutes pass in ~16 seconds. (At 60x, a
+    scheduler thread stalled for a second by a loaded machine would miss a whole minute.)"""
     speed, start = 30, utc(2030, 1, 1, 0, 0, 30).timestamp()
     anchor = time.time() + 0.5
     env = {"DATABASE_URL": database_url, "CSV_DIR": str(SPEC_EXAMPLES / "ex1"), "REPORT_DIR": str(tmp_path / "r"),

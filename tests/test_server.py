@@ -366,7 +366,7 @@ def test_reports_of_a_killed_server_are_finished_by_the_next(database_url: str, 
     wait_loaded(first)
     moments = [iso(DATA_END - timedelta(hours=k)) for k in range(6)]  # distinct: no result reuse
     ids = [first.trigger(json_body={"as_of": m}) for m in moments]
-    wait_until(lambda: "running" in [report_state(first, r) for r in ids], 20, "a report to run")
+    wait_until(lambda: "running" in [report_state(first, r) for r in ids], 60, "a report to run")
     states = {report_id: report_state(first, report_id) for report_id in ids}
     unfinished = [r for r, s in states.items() if s in ("pending", "running")]
     assert unfinished, f"every report finished before the kill: {states}"
@@ -632,7 +632,7 @@ def test_database_outage_and_recovery(own_mariadb: MariaDB, tmp_path: Path, medi
 
     # Queue a few reports (distinct as_of: no reuse), then take the database away while they run.
     ids = [server.trigger(json_body={"as_of": iso(DATA_END - timedelta(hours=k + 1))}) for k in range(6)]
-    wait_until(lambda: "running" in [report_state(server, r) for r in ids], 10, "a report to run")
+    wait_until(lambda: "running" in [report_state(server, r) for r in ids], 60, "a report to run")
     own_mariadb.stop()
 
     down = server.get("/health")
@@ -653,10 +653,10 @@ def test_database_outage_and_recovery(own_mariadb: MariaDB, tmp_path: Path, medi
     hit = hit_by_outage()
 
     own_mariadb.start()
-    recovered = wait_until(lambda: server.get("/health").status == 200, 20, "/health to recover")
+    recovered = wait_until(lambda: server.get("/health").status == 200, 60, "/health to recover")
     assert recovered
     new_id = server.trigger(json_body={"as_of": DATA_END_ISO})
-    assert_complete_csv(server.wait_report(new_id, timeout=30), new_id)
+    assert_complete_csv(server.wait_report(new_id, timeout=60), new_id)
 
     # Every report ends: the ones hit by the outage are retried (Complete) or fail with a reason
     # naming the database; none stays Running.
