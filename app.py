@@ -117,7 +117,10 @@ def main() -> int:
         runtime.close()
         return 2
     warn_if_no_key(runtime)
-    server = create_server(app, host=config.host, port=config.port, threads=8, ident="store-monitor")
+    # channel_request_lookahead: a connection stays readable while its request runs, so a client
+    # that leaves a GET /events stream is noticed at once and its stream slot is given back.
+    server = create_server(app, host=config.host, port=config.port, threads=8, ident="store-monitor",
+                           channel_request_lookahead=1)
     log.info(
         "store-monitor listening on http://%s:%s (database %s, CSV_DIR %s, %s)",
         config.host, server.effective_port, redacted_url(config.database_url), config.csv_dir,
