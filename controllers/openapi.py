@@ -1,18 +1,20 @@
 """`GET /openapi.json` and `GET /docs` (SPEC 8): the API description, for programs and people.
 
-The document is the one of controllers/openapi_spec.py trimmed to the routes this app has, so it
-never describes an endpoint that would answer 404; `/docs` renders it server-side as plain
-HTML (no script, no CDN: it works offline and under the page's Content-Security-Policy).
+The document is generated: each route of controllers/openapi_routes.py with the parameters and
+bodies of the contract models it validates with, merged with the entries written by hand in
+controllers/openapi_spec.py, trimmed to the routes this app has (it never describes an endpoint
+that would answer 404). `/docs` renders it server-side from templates/docs.html (no script, no
+CDN: it works offline and under the page's Content-Security-Policy).
 """
 from __future__ import annotations
 
 import json
 import re
-from html import escape
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 
+from controllers.openapi_routes import generated_paths, generated_schemas
 from controllers.openapi_schemas import COMPONENTS
 from controllers.openapi_spec import PATHS
 from runtime import runtime_of
@@ -40,14 +42,26 @@ def app_operations(app: Flask) -> set[tuple[str, str]]:
     return operations
 
 
+def document_paths() -> dict[str, dict[str, Any]]:
+    """The generated operations, and the hand-written ones of routes the registry lacks."""
+    paths = {path: dict(item) for path, item in PATHS.items()}
+    for path, item in generated_paths().items():
+        paths.setdefault(path, {}).update(item)
+    return paths
+
+
+def document_components() -> dict[str, Any]:
+    return {**COMPONENTS, "schemas": {**COMPONENTS["schemas"], **generated_schemas()}}
+
+
 def documented_operations() -> set[tuple[str, str]]:
-    return {(path, method) for path, item in PATHS.items() for method in item if method in HTTP_METHODS}
+    return {(path, method) for path, item in document_paths().items() for method in item if method in HTTP_METHODS}
 
 
 def build_document(app: Flask) -> dict[str, Any]:
     routed = app_operations(app)
     paths: dict[str, Any] = {}
-    for path, item in PATHS.items():
+    for path, item in document_paths().items():
         kept = {method: op for method, op in item.items() if (path, method) in routed}
         if kept:
             paths[path] = kept
@@ -60,12 +74,12 @@ def build_document(app: Flask) -> dict[str, Any]:
             "title": "store-monitor",
             "version": "1.0",
             "description": "Store uptime/downtime reports (SPEC sections 3, 5, 7, 8). Errors are JSON "
-                           "`{\"error\": …}`. With AUTH_REQUIRED, send `Authorization: Bearer <key>` "
-                           "or `X-API-Key: <key>`.",
+                           "`{\"error\": …}` (bad input: 400). With AUTH_REQUIRED, send "
+                           "`Authorization: Bearer <key>` or `X-API-Key: <key>`.",
         },
         "security": security,
         "paths": paths,
-        "components": COMPONENTS,
+        "components": document_components(),
     }
 
 
@@ -75,8 +89,11 @@ def document() -> Response:
 
 
 @bp.get("/docs")
-def docs() -> Response:
-    return Response(render_html(build_document(current_app)), mimetype="text/html")
+def docs() -> str:
+    document = build_document(current_app)
+    return render_template("docs.html", document=document, operations=page_operations(document),
+                           schemas={name: json.dumps(schema, indent=2, ensure_ascii=False)
+                                    for name, schema in document["components"]["schemas"].items()})
 
 
 def _schema_text(schema: dict[str, Any]) -> str:
@@ -85,46 +102,27 @@ def _schema_text(schema: dict[str, Any]) -> str:
     return json.dumps(schema, ensure_ascii=False)
 
 
-def _operation_html(path: str, method: str, op: dict[str, Any]) -> list[str]:
-    anchor = f"{method}-{re.sub(r'[^a-z0-9]+', '-', path.lower()).strip('-') or 'root'}"
-    parts = [f'<section id="{anchor}"><h3><code>{method.upper()} {escape(path)}</code></h3>',
-             f"<p>{escape(op.get('summary', ''))}"
-             + (" <em>(no key needed)</em>" if op.get("security") == [] else "") + "</p>"]
-    params = op.get("parameters", [])
-    if params:
-        parts.append("<table><tr><th>parameter</th><th>in</th><th>type</th><th>meaning</th></tr>")
-        for p in params:
-            parts.append(f"<tr><td><code>{escape(p['name'])}</code>{' (required)' if p.get('required') else ''}</td>"
-                         f"<td>{escape(p['in'])}</td><td><code>{escape(_schema_text(p['schema']))}</code></td>"
-                         f"<td>{escape(p.get('description', ''))}</td></tr>")
-        parts.append("</table>")
-    body = op.get("requestBody")
-    if body:
-        for media, content in body["content"].items():
-            parts.append(f"<p>body <code>{escape(media)}</code>: <code>{escape(_schema_text(content['schema']))}</code></p>")
-    parts.append("<table><tr><th>status</th><th>answer</th></tr>")
-    for status, answer in op["responses"].items():
-        if "$ref" in answer:
-            answer = COMPONENTS["responses"][answer["$ref"].rsplit("/", 1)[-1]]
-        media = ", ".join(answer.get("content", {})) or "no body"
-        parts.append(f"<tr><td>{escape(status)}</td><td>{escape(answer['description'])} "
-                     f"<small>({escape(media)})</small></td></tr>")
-    parts.append("</table></section>")
-    return parts
-
-
-def render_html(document: dict[str, Any]) -> str:
-    parts = ["<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-             "<title>store-monitor API</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>",
-             "<body><main><h1>store-monitor API</h1>",
-             f"<p>{escape(document['info']['description'])}</p>",
-             '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>']
+def page_operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document's operations as plain rows for the template (references resolved)."""
+    responses = document["components"]["responses"]
+    rows = []
     for path, item in document["paths"].items():
         for method, op in item.items():
-            parts.extend(_operation_html(path, method, op))
-    parts.append("<h2>Schemas</h2>")
-    for name, schema in COMPONENTS["schemas"].items():
-        parts.append(f"<h3 id=\"schema-{escape(name)}\">{escape(name)}</h3>"
-                     f"<pre>{escape(json.dumps(schema, indent=2, ensure_ascii=False))}</pre>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
+            answers = []
+            for status, answer in op["responses"].items():
+                if "$ref" in answer:
+                    answer = responses[answer["$ref"].rsplit("/", 1)[-1]]
+                answers.append({"status": status, "description": answer["description"],
+                                "media": ", ".join(answer.get("content", {})) or "no body"})
+            rows.append({
+                "anchor": f"{method}-{re.sub(r'[^a-z0-9]+', '-', path.lower()).strip('-') or 'root'}",
+                "method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                "public": op.get("security") == [],
+                "parameters": [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                                "type": _schema_text(p.get("schema", {})), "description": p.get("description", "")}
+                               for p in op.get("parameters", [])],
+                "bodies": [{"media": media, "schema": _schema_text(content["schema"])}
+                           for media, content in op.get("requestBody", {}).get("content", {}).items()],
+                "answers": answers,
+            })
+    return rows
