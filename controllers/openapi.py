@@ -14,9 +14,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 
-from controllers.openapi_routes import generated_paths, generated_schemas
+from controllers.openapi_routes import SCHEMA_REF, generated_paths, generated_schemas, model_schemas
 from controllers.openapi_schemas import COMPONENTS
-from controllers.openapi_spec import PATHS
+from controllers.openapi_spec import PATHS, SCHEMA_MODELS
 from runtime import runtime_of
 
 bp = Blueprint("openapi", __name__)
@@ -51,7 +51,27 @@ def document_paths() -> dict[str, dict[str, Any]]:
 
 
 def document_components() -> dict[str, Any]:
-    return {**COMPONENTS, "schemas": {**COMPONENTS["schemas"], **generated_schemas()}}
+    return {**COMPONENTS, "schemas": {**COMPONENTS["schemas"], **model_schemas(*SCHEMA_MODELS),
+                                      **generated_schemas()}}
+
+
+def hoist_defs(node: Any, schemas: dict[str, Any]) -> Any:
+    """`node` with every inlined `$defs` (a hand-written entry's `Model.model_json_schema()`)
+    moved to `schemas` and its `#/$defs/…` references pointed there."""
+    if isinstance(node, list):
+        return [hoist_defs(item, schemas) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "$defs" and isinstance(value, dict):
+            for name, schema in value.items():
+                schemas.setdefault(name, hoist_defs(schema, schemas))
+        elif key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+            out[key] = SCHEMA_REF.format(model=value.removeprefix("#/$defs/"))
+        else:
+            out[key] = hoist_defs(value, schemas)
+    return out
 
 
 def documented_operations() -> set[tuple[str, str]]:
@@ -65,6 +85,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         kept = {method: op for method, op in item.items() if (path, method) in routed}
         if kept:
             paths[path] = kept
+    components = document_components()
+    paths = hoist_defs(paths, components["schemas"])
     security: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     if not runtime_of(app).config.auth_is_required:
         security.append({})  # a key is optional: without one, the request is anonymous
@@ -79,7 +101,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         },
         "security": security,
         "paths": paths,
-        "components": document_components(),
+        "components": components,
     }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 JSON = "application/json"
 NULLABLE_STR = {"type": ["string", "null"]}
 NUMBER = {"type": "number"}
@@ -53,6 +55,18 @@ ERRORS = {
 
 def errors(*codes: str) -> dict[str, Any]:
     return {code: {"$ref": f"#/components/responses/E{code}"} for code in codes}
+
+
+# Pydantic models named by hand-written entries; their schemas go to components/schemas.
+SCHEMA_MODELS: list[type[BaseModel]] = []
+
+
+def model_ref(model: type[BaseModel]) -> dict[str, str]:
+    """A reference to `model`'s schema (generated from the model, placed under components).
+    An entry may also inline `model.model_json_schema()`: its `$defs` are moved there too."""
+    if model not in SCHEMA_MODELS:
+        SCHEMA_MODELS.append(model)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 PATHS: dict[str, dict[str, Any]] = {
