@@ -140,3 +140,22 @@ def test_cli_out_file_gets_umask_permissions(app, loaded, tmp_path: Path) -> Non
 def test_cli_rejects_invalid_store_ids(app, loaded, tmp_path: Path) -> None:
     result = _cli(app, "--store-id", "  ", "--out", str(tmp_path / "x.csv"))
     assert result.exit_code != 0 and "must not be empty" in result.output
+
+
+def test_report_store_files_are_written_like_the_cli_ones(tmp_path: Path) -> None:
+    """One atomic write (services/files.py) for both: the API's report files get the umask's
+    permissions too (not a temporary file's 0600); the store creates its own REPORT_DIR, while
+    the write itself never creates a folder."""
+    from services.files import write_text_atomically
+    from services.jobs.storage import FileStore
+
+    store = FileStore(tmp_path / "reports")
+    store.save("r1.csv", "store_id\nx\n")
+    path = tmp_path / "reports" / "r1.csv"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.read_text() == "store_id\nx\n" and stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in path.parent.iterdir()] == ["r1.csv"]  # no temporary file left
+    with pytest.raises(FileNotFoundError):
+        write_text_atomically(tmp_path / "missing" / "r.csv", lambda out: out.write("x"))
+    assert not (tmp_path / "missing").exists()

@@ -5,8 +5,6 @@ machine that runs them; with celery the CSV is stored, zlib-compressed, in the d
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from models import report_tasks
+from services.files import write_text_atomically
 
 
 @dataclass(frozen=True)
@@ -43,21 +42,13 @@ class FileStore:
         return path if name and path.parent == base else None  # never outside REPORT_DIR
 
     def save(self, name: str, csv_text: str) -> None:
-        """Atomic: written beside the target, then renamed, so readers never see half a file."""
+        """Atomic (services/files.py): readers never see half a file. REPORT_DIR is created
+        when missing (it is the store's own folder; a report file's folder is never a typo)."""
         path = self._path(name)
         if path is None:
             raise OSError(f"bad report file name {name!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-                out.write(csv_text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_text_atomically(path, lambda out: out.write(csv_text))
 
     def exists(self, name: str) -> bool:
         path = self._path(name)

@@ -6,11 +6,8 @@ through services/reports/inputs.py (one snapshot, or the last full read kept in 
 """
 from __future__ import annotations
 
-import errno
 import io
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
@@ -20,11 +17,12 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from models.report_inputs import ReportInputs
+from services.contract.reports import ReportRequest
+from services.files import write_text_atomically
 from services.ingest.parsing import format_instant
 from services.reports.engine import REPORT_COLUMNS, compute_uptime
 from services.reports.inputs import BuiltReport, InputsCache, NoDataError, ProgressCallback, read_inputs
 from services.reports.ranges import build_range_report
-from services.contract.reports import ReportRequest
 
 __all__ = ["HEADER", "BuiltReport", "InputsCache", "NoDataError", "build", "build_report", "write_report_csv",
            "write_report_rows", "report_csv_text", "build_for_params"]
@@ -118,35 +116,9 @@ def report_frame(inputs: ReportInputs, now_us: int, store_ids: Sequence[str] | N
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _process_umask() -> int:
-    """The umask, read once at import (setting it back at once; no file is created meanwhile)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-FILE_MODE = 0o666 & ~_process_umask()  # what open() would give a new file
-
-
 def write_report_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file.
-
-    The folder must exist (a typo in it is an error, not a new folder); the file gets the
-    permissions of any new file (the umask), not the temporary file's private 0600.
-    """
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-            write_report_rows(frame, out)
-            out.flush()
-            os.fchmod(out.fileno(), FILE_MODE)
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """The report CSV into `path`, atomically (services/files.py: the folder must exist)."""
+    write_text_atomically(path, lambda out: write_report_rows(frame, out))
 
 
 def write_report_rows(frame: pd.DataFrame, out: TextIO) -> None:
