@@ -17,6 +17,7 @@ SECURITY_HEADERS = {
 
 
 def register_blueprints(app: Flask) -> None:
+    from controllers.closures import bp as closures_bp
     from controllers.health import bp as health_bp
     from controllers.live import bp as live_bp
     from controllers.openapi import bp as openapi_bp
@@ -31,6 +32,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(schedules_bp)
     app.register_blueprint(stores_bp)
+    app.register_blueprint(closures_bp)
     app.register_blueprint(live_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(polls_bp)

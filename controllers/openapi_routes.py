@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from controllers.openapi_spec import JSON, _error, _json, _path, _query, errors
 from services.contract import Contract
+from services.contract.closures import ClosureQuery, NewClosure
 from services.contract.reports import AvailabilityQuery, RecentReportsQuery, TriggerRequest
 from services.contract.schedules import ScheduleRequest
 from services.contract.store_ids import MAX_STORE_ID_LENGTH
@@ -95,6 +96,18 @@ ROUTES: dict[tuple[str, str], Route] = {
         "Totals, incidents and days of one store over a range (SPEC 5)", ("availability",),
         parameters=(STORE_ID,), query=AvailabilityQuery,
         responses={"200": _json("Availability", _ref("Availability")), **errors("400", "401", "404", "503")}),
+    ("/stores/{store_id}/closures", "post"): Route(
+        "Declare a planned closure of the store (SPEC 9): local times or instants", ("closures",),
+        parameters=(STORE_ID,), body=NewClosure, body_required=True,
+        responses={"201": _json("Created", _ref("Closure")), **errors("400", "401", "403", "404", "413", "503")}),
+    ("/stores/{store_id}/closures", "get"): Route(
+        "The store's closures overlapping [from, to) (SPEC 9)", ("closures",), parameters=(STORE_ID,),
+        query=ClosureQuery,
+        responses={"200": _json("Closures by start", _ref("ClosureList")), **errors("400", "401", "403", "404", "503")}),
+    ("/stores/{store_id}/closures/{closure_id}", "delete"): Route(
+        "Remove one closure of the store (SPEC 9)", ("closures",),
+        parameters=(STORE_ID, _path("closure_id", "A closure_id from POST or GET /stores/{store_id}/closures")),
+        responses={"204": {"description": "Removed"}, **errors("400", "401", "403", "404", "503")}),
     ("/schedules", "get"): Route(
         "Schedules (an owner key: only its own)", ("schedules",),
         responses={"200": _json("Schedules", {"type": "object", "required": ["schedules"], "properties": {

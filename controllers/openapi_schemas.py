@@ -50,7 +50,25 @@ SCHEMAS: dict[str, Any] = {
         "days": {"type": "array", "items": {"type": "object", "required": [
             "date", "business_hours", "uptime_hours", "downtime_hours"], "properties": {
             "date": {"type": "string"}, "business_hours": NUMBER, "uptime_hours": NUMBER,
-            "downtime_hours": NUMBER}}}}},
+            "downtime_hours": NUMBER}}},
+        "closed_hours": {"type": "number", "description": "Business hours that closures took out of the range (SPEC 9)"},
+        "closures": {"type": "array", "description": "The store's closures, clipped to the range (SPEC 9)",
+                     "items": {"type": "object", "required": ["start", "end", "reason"], "properties": {
+                         "start": {"type": "string"}, "end": {"type": "string"}, "reason": NULLABLE_STR}}}}},
+    "Closure": {"type": "object", "required": ["closure_id", "start", "end", "reason"], "properties": {
+        "closure_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "start": {"type": "string", "description": "UTC, ISO-8601 with Z"},
+        "end": {"type": "string", "description": "UTC, ISO-8601 with Z (excluded)"},
+        "reason": NULLABLE_STR}},
+    "ClosureList": {"type": "object", "required": ["store_id", "timezone", "closures"], "properties": {
+        "store_id": {"type": "string"}, "timezone": {"type": "string"},
+        "closures": {"type": "array", "items": {"type": "object", "required": [
+            "closure_id", "start", "end", "reason", "start_local", "end_local", "source"], "properties": {
+            "closure_id": {"type": "string"}, "start": {"type": "string"}, "end": {"type": "string"},
+            "reason": NULLABLE_STR,
+            "start_local": {"type": "string", "description": "The store's local wall-clock time"},
+            "end_local": {"type": "string"},
+            "source": {"enum": ["csv", "api"], "description": "closures.csv, or made through the API"}}}}}},
     "Schedule": {"type": "object", "required": ["schedule_id", "cron", "timezone", "params"], "properties": {
         "schedule_id": {"type": "string"}, "cron": {"type": "string"}, "timezone": {"type": "string"},
         "params": {"type": "object"}, "webhook_url": NULLABLE_STR, "created_at": {"type": "string"},

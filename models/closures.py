@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from models.closure_tables import API_SOURCE, CSV_SOURCE, Closure
 from models.loads import CLOSURE_CHANGE_SOURCE
@@ -145,6 +146,20 @@ def store_key_of(conn: Connection, store_id: str) -> int | None:
     return conn.execute(select(Store.id).where(Store.store_id == store_id)).scalar()
 
 
+def ensure_store(conn: Connection, store_id: str) -> int:
+    """The store's key, adding the store (without polls) when it is not known yet, as a load
+    of business hours or time zones does."""
+    key = store_key_of(conn, store_id)
+    if key is not None:
+        return int(key)
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(Store).values(store_id=store_id))
+    except IntegrityError:  # another request added it meanwhile
+        pass
+    return int(store_key_of(conn, store_id))
+
+
 def store_zones(conn: Connection, keys: Sequence[int] | np.ndarray) -> pd.Series:
     """The zone name stored for each of these store keys (missing: no row), indexed by key."""
     wanted = [int(k) for k in pd.unique(np.asarray(keys, dtype=np.int64))]
@@ -165,3 +180,12 @@ def record_change(conn: Connection, what: str) -> None:
         started_at=now, finished_at=now, source_dir=CLOSURE_CHANGE_SOURCE, changed=True, rows_loaded=1,
         rows_rejected=0, summary=json.dumps({"files": [], "error": None, "closures": what[:200]}),
     ))
+
+
+def sources_of(conn: Connection, closure_ids: Sequence[str]) -> dict[str, str]:
+    """closure_id → source ('csv' or 'api') of these closures."""
+    found: dict[str, str] = {}
+    for lo in range(0, len(closure_ids), _KEYS_PER_QUERY):
+        part = list(closure_ids[lo : lo + _KEYS_PER_QUERY])
+        found.update({r[0]: r[1] for r in conn.execute(select(Closure.id, Closure.source).where(Closure.id.in_(part)))})
+    return found

@@ -146,6 +146,13 @@ ENDPOINT_TABLE: list[tuple[str, str, str, dict[str, Any], dict[str, int]]] = [
      {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
     ("availability bad range", "GET", "/stores/store-1/availability?last_hours=abc", {},
      {**DENIED, "admin": 400, "reporter": 400, "owner": 400, "other_owner": 400}),
+    ("closure create own store", "POST", "/stores/store-1/closures",
+     {"json": {"start": "2023-01-20T09:00", "end": "2023-01-20T12:00", "reason": "inventory"}},
+     {**DENIED, "admin": 201, "reporter": 201, "owner": 201, "other_owner": 404}),
+    ("closure list own store", "GET", "/stores/store-1/closures", {},
+     {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
+    ("closure delete unknown", "DELETE", "/stores/store-1/closures/" + "0" * 32, {},
+     {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
     ("live status own store", "GET", "/stores/store-1/status", {},
      {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 404}),
     ("live status list", "GET", "/stores/status", {}, {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 200}),
@@ -169,6 +176,7 @@ def test_table_covers_every_route(app) -> None:
         path = path.split("?")[0].replace("{admin_report}", "{report_id}").replace("{owner_report}", "{report_id}")
         path = path.replace("{admin_schedule}", "{schedule_id}").replace("{owner_schedule}", "{schedule_id}")
         path = path.replace("/alerts/" + "0" * 32, "/alerts/{alert_id}")
+        path = path.replace("/closures/" + "0" * 32, "/closures/{closure_id}")
         return path.replace("/stores/store-1/", "/stores/{store_id}/")
 
     covered = {(as_route(p), m.lower()) for _, m, p, _, _ in ENDPOINT_TABLE}

@@ -50,14 +50,14 @@ class Principal:
 # What a request is when AUTH_REQUIRED is false and no key is sent: the whole service, as before.
 ANONYMOUS = Principal(key_id=None, role=ADMIN, name="anonymous")
 
-# The permissions of each role: reporter and owner may use the report, availability and schedule
-# API; admin alone may use what is marked "admin" (operator endpoints); an ingest key (the
+# The permissions of each role: reporter and owner may use the report, availability, schedule and
+# closure (SPEC 9) API; admin alone may use what is marked "admin" (operator endpoints); an ingest key (the
 # platform's poll feed, SPEC 10) may send polls and nothing else, so a leaked feed key reads nothing.
-ACTIONS = ("reports", "availability", "schedules", "admin", "ingest")
+ACTIONS = ("reports", "availability", "schedules", "closures", "admin", "ingest")
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ADMIN: frozenset(ACTIONS),
-    REPORTER: frozenset({"reports", "availability", "schedules"}),
-    OWNER: frozenset({"reports", "availability", "schedules"}),
+    REPORTER: frozenset({"reports", "availability", "schedules", "closures"}),
+    OWNER: frozenset({"reports", "availability", "schedules", "closures"}),
     INGEST: frozenset({"ingest"}),
 }
 
