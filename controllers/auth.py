@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, request
+from flask import Flask, g, request
 
-from controllers.errors import error_response
 from runtime import runtime_of
 from services.access import keys
-from services.access.principal import ANONYMOUS, AccessError, Principal, Unauthenticated
+from services.access.principal import ANONYMOUS, Principal, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +62,3 @@ def register_auth(app: Flask) -> None:
         if principal is None:
             raise Unauthenticated("unknown or revoked API key")
         g.principal = principal
-
-    @app.errorhandler(AccessError)
-    def _access_error(exc: AccessError) -> tuple[Response, int]:
-        response, status = error_response(exc.status, exc.message)
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="store-monitor"'
-        return response, status

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from sqlalchemy import Engine
 
 from controllers.cli_errors import service_errors
 from controllers.cli_output import start_command
@@ -11,7 +12,7 @@ from services.access import keys
 from services.access.principal import ROLES
 
 
-def _engine(app: Flask):  # noqa: ANN202 (an Engine; kept local to the CLI)
+def _engine(app: Flask) -> Engine:
     runtime = runtime_of(app)
     start_command(runtime)
     runtime.ensure_schema()

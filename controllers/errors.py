@@ -22,6 +22,8 @@ def register_error_handlers(app: Flask) -> None:
         response, status = error_response(exc.status, exc.message)
         if exc.status == 503:
             response.headers["Retry-After"] = "5"
+        if exc.status == 401:  # SPEC 8: a missing, unknown or revoked key
+            response.headers["WWW-Authenticate"] = 'Bearer realm="store-monitor"'
         return response, status
 
     @app.errorhandler(HTTPException)

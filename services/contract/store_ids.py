@@ -57,7 +57,8 @@ def store_id_checks(cleaned: pd.Series) -> list[tuple[np.ndarray, str]]:
     """
     return [
         ((cleaned != "").to_numpy(), "empty store_id"),
-        ((cleaned.str.len() <= MAX_STORE_ID_LENGTH).to_numpy(), f"store_id longer than {MAX_STORE_ID_LENGTH} characters"),
+        ((cleaned.str.len() <= MAX_STORE_ID_LENGTH).to_numpy(),
+         f"store_id longer than {MAX_STORE_ID_LENGTH} characters"),
         (~cleaned.str.contains(CONTROL_CHARS, regex=True).to_numpy(), "store_id contains control characters"),
     ]
 
@@ -65,4 +66,5 @@ def store_id_checks(cleaned: pd.Series) -> list[tuple[np.ndarray, str]]:
 # The rule as a pydantic type, for the request models.
 StoreId = Annotated[str, BeforeValidator(clean_store_id),
                     Field(min_length=1, max_length=MAX_STORE_ID_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*$",
-                          description="A store id: 1 to 255 characters, no control characters (blanks around it dropped)")]
+                          description="A store id: 1 to 255 characters, no control characters "
+                                      "(blanks around it dropped)")]

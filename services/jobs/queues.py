@@ -69,7 +69,8 @@ class CeleryQueue:
                 retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
             )
         except Exception as exc:  # kombu raises several types for one cause: no broker
-            raise QueueUnavailable(f"reports cannot be started right now: the report broker is unreachable: {exc}") from exc
+            raise QueueUnavailable(
+                f"reports cannot be started right now: the report broker is unreachable: {exc}") from exc
 
     def close(self) -> None:
         pass
