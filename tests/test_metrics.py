@@ -1,5 +1,6 @@
-"""`GET /metrics`, request ids and JSON logs (Flask test client), and /metrics under two gunicorn
-worker processes sharing PROMETHEUS_MULTIPROC_DIR (a real gunicorn on 127.0.0.1)."""
+"""`GET /metrics`, request ids and JSON logs (Flask test client); /metrics under two gunicorn
+worker processes sharing PROMETHEUS_MULTIPROC_DIR (a real gunicorn on 127.0.0.1) and from a
+prefork Celery worker's main process (METRICS_PORT)."""
 from __future__ import annotations
 
 import io
@@ -13,9 +14,12 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from app import create_app
+from config import Config
 from conftest import ROOT, combine_examples, write_inputs
 from runtime import runtime_of
 from services.access import keys
@@ -23,6 +27,7 @@ from services.ingest.loader import load_directory
 from services.log_format import JsonFormatter
 from support.server import free_port, port_open
 from support.waiting import finished, wait_until
+from test_cluster import CELERY_BROKERS, RABBITMQ_URL, Worker, broker_or_fail, load_and_report
 
 HEALTH = {"method": "GET", "endpoint": "/health", "status": "200"}
 
@@ -128,15 +133,19 @@ def test_request_ids_are_echoed_or_made_and_logged_as_json(client) -> None:
     assert lines[0]["time"].endswith("+00:00")
 
 
-def _health_count_per_process(directory: Path) -> dict[str, float]:
-    """/health requests counted in each process's own file (counter_<pid>.db)."""
-    counts: dict[str, float] = {}
+def _count_per_process(directory: Path, name: str, labels: dict[str, str]) -> dict[int, float]:
+    """One counter's sample as each process counted it in its own file (counter_<pid>.db)."""
+    counts: dict[int, float] = {}
     for file in directory.glob("counter_*.db"):
         for metric in MultiProcessCollector.merge([str(file)], accumulate=False):
             for s in metric.samples:
-                if s.name == "store_monitor_http_requests_total" and s.labels == HEALTH:
-                    counts[file.stem] = s.value
+                if s.name == name and s.labels == labels:
+                    counts[int(file.stem.rsplit("_", 1)[1])] = s.value
     return counts
+
+
+def _health_count_per_process(directory: Path) -> dict[int, float]:
+    return _count_per_process(directory, "store_monitor_http_requests_total", HEALTH)
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
@@ -198,3 +207,35 @@ def test_metrics_under_two_gunicorn_workers_sum_both(database_url: str, tmp_path
             if server.poll() is None:
                 server.kill()
                 server.wait()
+
+
+@pytest.mark.mysql
+@CELERY_BROKERS
+def test_a_prefork_celery_worker_serves_the_sum_of_its_children(mysql_url: str, tmp_path: Path) -> None:
+    """The shards run in the worker's pool process; its main process serves their counts."""
+    broker_url = broker_or_fail(RABBITMQ_URL)
+    expected = load_and_report(mysql_url, tmp_path)
+    port = free_port()
+    env = {"DATABASE_URL": mysql_url, "REPORT_BACKEND": "celery", "BROKER_URL": broker_url, "REPORT_SHARDS": "2",
+           "CSV_DIR": str(tmp_path / "none"), "REPORT_DIR": str(tmp_path / "unused"), "HOST": "127.0.0.1",
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"), "METRICS_PORT": str(port)}
+    api = create_app(Config(database_url=mysql_url, csv_dir=tmp_path / "none", report_dir=tmp_path / "unused",
+                            reload_interval_seconds=0, report_backend="celery", broker_url=broker_url, report_shards=2))
+    worker = Worker(env, tmp_path / "worker.log", f"metrics-{os.getpid()}")
+    try:
+        worker.wait_ready()
+        client = api.test_client()
+        report_id = client.post("/trigger_report", json={}).get_json()["report_id"]
+        done = wait_until(lambda: (r := client.get(f"/get_report?report_id={report_id}")).mimetype == "text/csv" and r,
+                          120, "the report to be computed by the worker")
+        assert done.get_data(as_text=True) == expected
+        text = wait_until(lambda: (t := _get(port, "/metrics")[1]) and
+                          sample(t, "store_monitor_reports_total", {"status": "complete"}) == 1 and t,
+                          30, "the worker's metrics to show the report")
+        assert sample(text, "store_monitor_report_duration_seconds_count", {"status": "complete"}) == 1
+        counted = _count_per_process(tmp_path / "prometheus", "store_monitor_reports_total", {"status": "complete"})
+        # Counted by a pool process (not the main one, which ran no task), and served by the main.
+        assert sum(counted.values()) == 1 and counted.get(worker.proc.pid, 0) == 0
+    finally:
+        worker.kill()
+        runtime_of(api).close()
