@@ -68,3 +68,36 @@ def test_the_same_closure_made_through_the_api_gives_the_same_answer(app, client
     for store in ("c1", "c2"):
         expected = json.loads((EXAMPLE / f"expected_store_{store}.json").read_text())
         assert_same_json(client.get(f"/stores/{store}/availability", query_string=query).get_json(), expected)
+
+
+def test_report_shards_see_the_closures(database_url: str, tmp_path: Path) -> None:
+    """A report split into shards over two runners (as Celery workers run them: the same task
+    function) equals the foreground report, closures included."""
+    from models import report_jobs
+    from models.db import init_schema, make_engine
+    from services.contract.reports import ReportRequest
+    from services.ingest.loader import load_directory
+    from services.ingest.parsing import parse_instant
+    from services.jobs.runner import ReportRunner
+    from services.jobs.storage import DatabaseStore
+    from services.reports.builder import build_report, report_csv_text
+    from support.waiting import wait_until
+
+    engines = make_engine(database_url), make_engine(database_url)
+    init_schema(engines[0])
+    runners = [ReportRunner(e, DatabaseStore(e), lease_seconds=2, shards=2, workers=2) for e in engines]
+    try:
+        load_directory(engines[0], EXAMPLE)
+        as_of = parse_instant((EXAMPLE / "report_as_of").read_text().strip())
+        expected = report_csv_text(build_report(engines[0], as_of).frame)
+        assert_same_rows(read_rows(expected), read_rows((EXAMPLE / "expected_report.csv").read_text()),
+                         exact=("store_id",))
+        report = runners[0].submit(ReportRequest.of(as_of_us=as_of))
+        wait_until(lambda: report_jobs.get(engines[1], report.id).status == "complete", 60, "the report to complete")
+        assert report_jobs.get(engines[0], report.id).shards_total == 2
+        assert runners[1].fetch(report_jobs.get(engines[1], report.id)).content.decode() == expected
+    finally:
+        for runner in runners:
+            runner.shutdown()
+        for engine in engines:
+            engine.dispose()
