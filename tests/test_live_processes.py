@@ -41,7 +41,7 @@ class EventReader:
         name = None
         try:
             while True:
-                line = self.response.fp.readline()
+                line = self.response.readline()
                 if not line:
                     return
                 text = line.decode().rstrip("\n")
@@ -134,9 +134,17 @@ def test_event_stream_over_http_is_bounded(database_url: str, tmp_path: Path) ->
         board = server.get("/stores/status").json()
         assert [s["store_id"] for s in board["stores"]] == ["sse"]
         first.close()
-        # The slot is given back once the server notices the client left (its next write).
-        post_polls(server, [{"store_id": "sse", "status": "active", "timestamp_utc": instant(4)}])
-        wait_until(lambda: _first_line_ok(server), 20, "a free stream slot")
+        # The slot is given back once the server notices the client left, at its next write to it
+        # (an event or a heartbeat): new transitions come until a stream can be opened again.
+        flips = iter(range(1000))
+
+        def slot_free() -> bool:
+            n = next(flips)
+            post_polls(server, [{"store_id": "sse", "status": "active" if n % 2 == 0 else "inactive",
+                                 "timestamp_utc": instant(3 - n * 0.001)}])
+            return _first_line_ok(server)
+
+        wait_until(slot_free, 30, "a free stream slot", interval=0.3)
     finally:
         server.cleanup()
 
@@ -147,6 +155,6 @@ def _first_line_ok(server: ServerProcess) -> bool:
     try:
         conn.request("GET", "/events")
         response = conn.getresponse()
-        return response.status == 200 and response.fp.readline().startswith(b"retry:")
+        return response.status == 200 and response.readline().startswith(b"retry:")
     finally:
         conn.close()

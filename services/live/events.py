@@ -31,7 +31,7 @@ from services.live.timefmt import iso_z
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 5.0
 MAX_STREAM_SECONDS = 300.0
 RETRY_MS = 2000  # how long a browser waits before reconnecting
 STREAM_ACTION = "availability"
