@@ -16,14 +16,16 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, inspect, literal
-from sqlalchemy.schema import CreateColumn
+# Alembic announces each of its plugins at INFO when imported: nothing an operator needs.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-from models.base import Base
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import Column, Connection, MetaData, inspect, literal, text  # noqa: E402
+from sqlalchemy.schema import CreateColumn  # noqa: E402
+
+from models.base import Base  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,11 @@ def baseline_metadata() -> MetaData:
 
 
 def current_revision(conn: Connection) -> str | None:
-    """The revision the database is at; None for an empty database or one made before migrations."""
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision the database is at; None for an empty database or one made before migrations.
+    Read directly (not through Alembic's MigrationContext, which logs its set-up at every start)."""
+    if VERSION_TABLE not in inspect(conn).get_table_names():
+        return None
+    return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def migrate(conn: Connection) -> tuple[str | None, str]:
