@@ -88,8 +88,9 @@
     svgHolder.replaceChildren(svg);
   }
 
-  /* The range [from, to) as a line; each incident a red span on it, with UTC ticks. */
-  function drawTimeline(svgHolder, fromIso, toIso, incidents) {
+  /* The range [from, to) as a line; each planned closure (SPEC 9) a grey span and each incident
+   * a red span on it, with UTC ticks. */
+  function drawTimeline(svgHolder, fromIso, toIso, incidents, closures) {
     var width = 860, height = 92, left = 16, right = 16, barY = 22, barH = 26;
     var plotW = width - left - right;
     var t0 = Date.parse(fromIso), t1 = Date.parse(toIso);
@@ -101,6 +102,13 @@
     title.textContent = incidents.length + " incident" + (incidents.length === 1 ? "" : "s") + " between " + fromIso + " and " + toIso;
     svg.appendChild(title);
     svg.appendChild(svgEl("rect", { x: left, y: barY, width: plotW, height: barH, rx: 3 }, "timeline-track"));
+    (closures || []).forEach(function (closure) {
+      var a = x(Date.parse(closure.start)), b = x(Date.parse(closure.end));
+      var rect = svgEl("rect", { x: a, y: barY, width: Math.max(2, b - a), height: barH,
+        "data-start": closure.start, "data-end": closure.end }, "closure");
+      titled(rect, "planned closure " + closure.start + " → " + closure.end + (closure.reason ? " (" + closure.reason + ")" : ""));
+      svg.appendChild(rect);
+    });
     incidents.forEach(function (incident) {
       var a = x(Date.parse(incident.start)), b = x(Date.parse(incident.end));
       var rect = svgEl("rect", { x: a, y: barY, width: Math.max(2, b - a), height: barH,
@@ -120,7 +128,8 @@
       var anchor = tx < left + 30 ? "start" : (tx > width - right - 30 ? "end" : "middle");
       svg.appendChild(text(tx, barY + barH + 18, label, "axis-label", anchor));
     }
-    svg.appendChild(text(left, height - 6, "UTC; red = inactive during business hours", "axis-note", "start"));
+    svg.appendChild(text(left, height - 6, "UTC; red = inactive during business hours, grey = planned closure",
+      "axis-note", "start"));
     svgHolder.replaceChildren(svg);
   }
 

@@ -243,8 +243,10 @@
     u.setText(els.storeUp, u.hours(a.uptime_hours));
     u.setText(els.storeDown, u.hours(a.downtime_hours));
     u.setText(els.storeIncidentCount, a.incidents.length);
+    u.setText(els.storeClosed, u.hours(a.closed_hours || 0));
     SM.charts.drawDays(els.daysChart, a.days);
-    SM.charts.drawTimeline(els.timeline, a.from, a.to, a.incidents);
+    SM.charts.drawTimeline(els.timeline, a.from, a.to, a.incidents, a.closures || []);
+    if (SM.closures) { SM.closures.show(a.store_id, a.from, a.to); }
     var fragment = document.createDocumentFragment();
     a.incidents.forEach(function (incident) {
       var tr = u.el("tr");
@@ -263,12 +265,13 @@
     ["results", "results-title", "results-count", "results-error", "results-filter", "results-table",
       "store-view", "store-form", "store-id", "store-from", "store-to", "store-last-hours", "store-show", "store-error",
       "store-result", "store-heading", "store-uptime", "store-business", "store-up", "store-down",
-      "store-incident-count", "days-chart", "timeline", "incidents"].forEach(function (id) {
+      "store-incident-count", "store-closed", "days-chart", "timeline", "incidents"].forEach(function (id) {
       els[id.replace(/-([a-z])/g, function (_, c) { return c.toUpperCase(); })] = u.$(id);
     });
     els.resultsFilter.addEventListener("input", function () { state.filter = els.resultsFilter.value; renderBody(); });
     els.storeForm.addEventListener("submit", loadStore);
+    if (SM.closures) { SM.closures.init(); }
   }
 
-  SM.results = { showReport: showReport, openStore: openStore, init: init };
+  SM.results = { showReport: showReport, openStore: openStore, init: init, reloadStore: function () { loadStore(); } };
 })();

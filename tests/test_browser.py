@@ -458,3 +458,52 @@ def test_api_key_prompt(browser, tmp_path: Path) -> None:
             assert page.console_watch.unexpected(refused) == []
         finally:
             context.close()
+
+
+def test_planned_closure_added_and_removed_on_the_store_view(page, server: ServerProcess, tmp_path: Path) -> None:
+    """SPEC 9 on the page: a closure added in r1's local time (Chicago) over the Tuesday morning
+    part of its outage shows on the timeline and in the list, takes 1.25 h out of business time
+    and removes that incident; removing it brings the numbers back."""
+    from playwright.sync_api import expect
+
+    page.fill("#store-id", "r1")
+    page.fill("#store-from", EX7_FROM.rstrip("Z"))
+    page.fill("#store-to", EX7_TO.rstrip("Z"))
+    page.click("#store-show")
+    expect(page.locator("#store-business")).to_have_text("16 h")
+    expect(page.locator("#store-closed")).to_have_text("0 h")
+    expect(page.locator("#closures tbody tr.placeholder")).to_have_count(1)
+
+    page.fill("#closure-start", "2023-01-24T09:00")
+    page.fill("#closure-end", "2023-01-24T10:15")
+    page.fill("#closure-reason", "inventory")
+    page.click("#closure-add")
+    expect(page.locator("#closure-status")).to_contain_text("2023-01-24T15:00:00Z")  # 09:00 CST
+    expect(page.locator("#store-business")).to_have_text("14.75 h")
+    expect(page.locator("#store-closed")).to_have_text("1.25 h")
+    expect(page.locator("#store-incident-count")).to_have_text("1")
+    closure = page.locator("#timeline svg rect.closure")
+    expect(closure).to_have_count(1)
+    assert closure.get_attribute("data-start") == "2023-01-24T15:00:00Z"
+    assert closure.get_attribute("data-end") == "2023-01-24T16:15:00Z"
+    rows = page.locator("#closures tbody tr[data-closure-id]")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("2023-01-24 09:00")
+    expect(rows.nth(0)).to_contain_text("inventory")
+    _screenshot(page, tmp_path)
+
+    # a bad closure is refused with the server's reason, nothing changes
+    page.fill("#closure-start", "2023-01-24T12:00")
+    page.fill("#closure-end", "2023-01-24T11:00")
+    page.click("#closure-add")
+    expect(page.locator("#closure-error")).to_contain_text("end must be after start")
+    expect(rows).to_have_count(1)
+
+    rows.nth(0).locator("button").click()
+    expect(page.locator("#closure-status")).to_contain_text("removed")
+    expect(page.locator("#store-business")).to_have_text("16 h")
+    expect(page.locator("#store-incident-count")).to_have_text("2")
+    expect(page.locator("#timeline svg rect.closure")).to_have_count(0)
+    expect(page.locator("#closures tbody tr.placeholder")).to_have_count(1)
+    refused = "Failed to load resource: the server responded with a status of 400"
+    assert page.console_watch.unexpected((refused,)) == []
