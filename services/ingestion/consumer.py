@@ -152,7 +152,7 @@ class PollConsumer:
         polls_queue(channel).declare()
         rejected_queue(channel).declare()
         producer = Producer(channel)
-        consumer = Consumer(channel, queues=[polls_queue], on_message=self._pending.append, no_ack=False,
+        consumer = Consumer(channel, queues=[polls_queue], on_message=self._receive, no_ack=False,
                             prefetch_count=self.settings.batch_messages)
         with consumer:
             log.info("consuming polls from %s on %s (batches of up to %d messages)", self.queue_name,
@@ -161,6 +161,9 @@ class PollConsumer:
                 if not self._fill(connection, stop):
                     continue
                 self._process(producer, rejected_queue, stop)
+
+    def _receive(self, message: Message) -> None:
+        self._pending.append(message)
 
     def _fill(self, connection: Connection, stop: threading.Event) -> bool:
         """Collect a batch: wait (idle_wait at a time) for a first message, then up to batch_wait
