@@ -43,6 +43,7 @@
     u.show(els.forbidden, false);
     renderKeyState();
     SM.app.refresh();
+    if (SM.live) { SM.live.connect(); }  // the event stream again, with the key
   }
 
   function forget() {
@@ -50,6 +51,7 @@
     u.show(els.forbidden, false);
     renderKeyState();
     SM.app.refresh();
+    if (SM.live) { SM.live.connect(); }
   }
 
   function init() {
