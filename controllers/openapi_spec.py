@@ -69,7 +69,27 @@ def model_ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+from services.contract.polls import MAX_POLLS_PER_REQUEST, PollBatch, PollsAnswer  # noqa: E402
+
 PATHS: dict[str, dict[str, Any]] = {
+    "/polls": {"post": {
+        "tags": ["live"],
+        "summary": "Send live polls (SPEC 10); needs an ingest or admin key when AUTH_REQUIRED",
+        "description": (
+            f"At most {MAX_POLLS_PER_REQUEST:,} polls, values as in store_status.csv (SPEC 1). The valid polls "
+            "are committed in one transaction; the same poll twice adds nothing and conflicting statuses for "
+            "one instant keep `inactive`. Each invalid poll is listed with its index (NDJSON: its line, "
+            "0-based) and reason; the others are still taken. A body that is not JSON, not an array, "
+            f"over {MAX_POLLS_PER_REQUEST:,} polls or not UTF-8 is refused whole (400); over 8 MB, 413."),
+        "requestBody": {"required": True, "content": {
+            JSON: {"schema": model_ref(PollBatch)},
+            "application/x-ndjson": {"schema": {
+                "type": "string", "description": "One poll object (PollIn) per line; blank lines are skipped"}},
+        }},
+        "responses": {"200": _json("What was taken: accepted + duplicates + rejected = the polls sent",
+                                   model_ref(PollsAnswer)),
+                      **errors("400", "401", "403", "413", "503")},
+    }},
     "/metrics": {"get": {
         "tags": ["service"],
         "summary": "Prometheus metrics (text format); an admin key when AUTH_REQUIRED, unless METRICS_PUBLIC",
