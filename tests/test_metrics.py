@@ -160,7 +160,8 @@ def test_metrics_under_two_gunicorn_workers_sum_both(database_url: str, tmp_path
                CSV_DIR=str(write_inputs(tmp_path / "csv")), REPORT_DIR=str(tmp_path / "reports"),
                RELOAD_INTERVAL_SECONDS="0", HOST="127.0.0.1")
     # Files an earlier run left behind: the first process of the next run must drop them.
-    stale = subprocess.run([sys.executable, "-c", "from services.metrics import POLLS_INGESTED; POLLS_INGESTED.inc(1000)"],
+    earlier_run = "from services.metrics import POLLS_INGESTED; POLLS_INGESTED.inc(1000)"
+    stale = subprocess.run([sys.executable, "-c", earlier_run],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert stale.returncode == 0, stale.stderr
     assert list(metrics_dir.glob("counter_*.db"))

@@ -24,6 +24,10 @@ depends_on = None
 # Instants are integer epoch microseconds (models.base.EpochMicros); `default=` matters only
 # to `adopt_existing`, which adds a NOT NULL column to a table that has rows.
 METADATA = sa.MetaData()
+LONG_BLOB = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mariadb").with_variant(mysql.LONGBLOB(), "mysql")
+MEDIUM_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mariadb").with_variant(mysql.MEDIUMTEXT(), "mysql")
+# Store ids compare byte for byte on MySQL too.
+STORE_ID = sa.String(255).with_variant(sa.String(255, collation="utf8mb4_bin"), "mariadb", "mysql")
 
 sa.Table(
     'api_keys', METADATA,
@@ -94,7 +98,7 @@ sa.Table(
 sa.Table(
     'report_files', METADATA,
     sa.Column('name', sa.String(length=255), nullable=False),
-    sa.Column('content', sa.LargeBinary().with_variant(mysql.LONGBLOB(), 'mariadb').with_variant(mysql.LONGBLOB(), 'mysql'), nullable=False),
+    sa.Column('content', LONG_BLOB, nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name')
 )
@@ -108,8 +112,8 @@ sa.Table(
     sa.Column('lease_owner', sa.String(length=128), nullable=True),
     sa.Column('lease_expires_us', sa.BigInteger(), nullable=True),
     sa.Column('progress', sa.Float(), nullable=False, default=0.0),
-    sa.Column('store_ids', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=True),
-    sa.Column('result', sa.LargeBinary().with_variant(mysql.LONGBLOB(), 'mariadb').with_variant(mysql.LONGBLOB(), 'mysql'), nullable=True),
+    sa.Column('store_ids', MEDIUM_TEXT, nullable=True),
+    sa.Column('result', LONG_BLOB, nullable=True),
     sa.Column('data_version', sa.Integer(), nullable=True),
     sa.Column('now_us', sa.BigInteger(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
@@ -117,13 +121,14 @@ sa.Table(
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('report_id', 'shard', name='uq_report_tasks_shard')
 )
-sa.Index('ix_report_tasks_lease', METADATA.tables['report_tasks'].c.status, METADATA.tables['report_tasks'].c.lease_expires_us)
+sa.Index('ix_report_tasks_lease', METADATA.tables['report_tasks'].c.status,
+         METADATA.tables['report_tasks'].c.lease_expires_us)
 sa.Index('ix_report_tasks_report_id', METADATA.tables['report_tasks'].c.report_id)
 sa.Table(
     'reports', METADATA,
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('params', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
+    sa.Column('params', MEDIUM_TEXT, nullable=False),
     sa.Column('created_at', sa.BigInteger(), nullable=False),
     sa.Column('started_at', sa.BigInteger(), nullable=True),
     sa.Column('finished_at', sa.BigInteger(), nullable=True),
@@ -172,7 +177,7 @@ sa.Index('ix_schedules_created_at', METADATA.tables['schedules'].c.created_at)
 sa.Table(
     'stores', METADATA,
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('store_id', sa.String(length=255).with_variant(sa.String(length=255, collation='utf8mb4_bin'), 'mariadb').with_variant(sa.String(length=255, collation='utf8mb4_bin'), 'mysql'), nullable=False),
+    sa.Column('store_id', STORE_ID, nullable=False),
     sa.Column('first_poll_us', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('store_id')

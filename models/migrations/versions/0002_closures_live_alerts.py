@@ -34,6 +34,8 @@ def upgrade() -> None:
         table.create(bind, checkfirst=True)
     inspector = sa.inspect(bind)
     for table in old:  # indexes the models gained on the last release's tables
+        if table.name == "polls":
+            continue  # its layout differs by dialect: models/poll_layout.py brings it in place
         have = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in have:
