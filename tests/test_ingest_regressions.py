@@ -253,7 +253,9 @@ def test_a_file_that_keeps_changing_is_left_for_the_next_load(runtime, tmp_path:
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        result = by_kind(load_directory(runtime.engine, folder, settle_seconds=0.3, max_wait_seconds=0.6))
+        # A settle time 20 times the writer's interval: a loaded machine that delays the writer
+        # thread a few hundred milliseconds does not make the file look finished.
+        result = by_kind(load_directory(runtime.engine, folder, settle_seconds=1.0, max_wait_seconds=2.0))
     finally:
         stop.set()
         thread.join()
