@@ -6,6 +6,8 @@ closures (SPEC 9) are then taken out: business time is the hours minus the union
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -72,26 +74,57 @@ def subtract_closures(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merged intervals (sorted by store, open) minus the union of each store's closures.
 
-    One +1/−1 event sweep over the stores that have a closure: business hours count in one
-    running sum, closures in another; time is business where the first is positive and the
-    second zero. Stores without a closure keep their intervals untouched.
+    The closures are unioned per store first; one binary search then finds the business
+    intervals a closure overlaps (the last closure of the store starting before the interval
+    closes is the only candidate: the closures are disjoint and sorted). Only those intervals go
+    through a +1/−1 event sweep (business hours in one running sum, closures in another; time is
+    business where the first is positive and the second zero); every other interval is kept as
+    it is. The pieces never touch each other or the kept intervals, so no union is needed after.
     """
     c_code = universe.get_indexer(closures["store"].to_numpy())
     c_start = np.clip(closures["start_us"].to_numpy(dtype=np.int64) - anchor_us, span_lo, span_hi)
     c_end = np.clip(closures["end_us"].to_numpy(dtype=np.int64) - anchor_us, span_lo, span_hi)
     mine = (c_code >= 0) & (c_end > c_start)
-    if not mine.any():
+    if not mine.any() or not len(codes):
         return opens, closes, codes
-    c_code, c_start, c_end = c_code[mine], c_start[mine], c_end[mine]
-    closed = np.zeros(len(universe), dtype=bool)
-    closed[c_code] = True
-    touched = closed[codes]
-    if not touched.any():
+    c_start, c_end, c_code = _union(c_code[mine], c_start[mine], c_end[mine])
+    key = _store_time_key(span_lo, span_hi, len(universe))
+    if key is None:  # too many stores over too long a span for one int64 key: the plain sweep
+        return _sweep_out(opens, closes, codes, c_code, c_start, c_end, span_lo, span_hi)
+    last = np.searchsorted(key(c_code, c_start), key(codes, closes), side="left") - 1
+    candidate = np.maximum(last, 0)
+    hit = (last >= 0) & (c_code[candidate] == codes) & (c_end[candidate] > opens)
+    if not hit.any():
         return opens, closes, codes
-    h_code, h_open, h_close = codes[touched], opens[touched], closes[touched]
-    n_h, n_c = len(h_code), len(c_code)
-    ev_code = np.concatenate([h_code, h_code, c_code, c_code])
-    ev_time = np.concatenate([h_open, h_close, c_start, c_end])
+    p_open, p_close, p_code = _sweep_out(opens[hit], closes[hit], codes[hit], c_code, c_start, c_end,
+                                         span_lo, span_hi)
+    # Both lists are sorted: the pieces go in where they belong (a merge, not a sort of all).
+    kept = ~hit
+    at = np.searchsorted(key(codes[kept], opens[kept]), key(p_code, p_open)) + np.arange(len(p_code))
+    is_piece = np.zeros(int(kept.sum()) + len(p_code), dtype=bool)
+    is_piece[at] = True
+    merged = []
+    for old, new in ((opens, p_open), (closes, p_close), (codes, p_code)):
+        column = np.empty(len(is_piece), dtype=np.int64)
+        column[is_piece], column[~is_piece] = new, old[kept]
+        merged.append(column)
+    return merged[0], merged[1], merged[2]
+
+
+def _store_time_key(span_lo: int, span_hi: int, stores: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """A sortable int64 of (store code, time in the span), or None when it does not fit."""
+    time_bits = int(span_hi - span_lo).bit_length()
+    if stores >= 2 ** (62 - time_bits):
+        return None
+    return lambda code, time: (code.astype(np.int64) << time_bits) + (time - span_lo)
+
+
+def _sweep_out(opens: np.ndarray, closes: np.ndarray, codes: np.ndarray, c_code: np.ndarray, c_start: np.ndarray,
+               c_end: np.ndarray, span_lo: int, span_hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The intervals minus the closures, by one event sweep, merged and sorted by (store, open)."""
+    n_h, n_c = len(codes), len(c_code)
+    ev_code = np.concatenate([codes, codes, c_code, c_code])
+    ev_time = np.concatenate([opens, closes, c_start, c_end])
     d_hours = np.concatenate([np.ones(n_h, np.int64), -np.ones(n_h, np.int64), np.zeros(2 * n_c, np.int64)])
     d_closed = np.concatenate([np.zeros(2 * n_h, np.int64), np.ones(n_c, np.int64), -np.ones(n_c, np.int64)])
     order = _order_by_store_time(ev_code, ev_time, span_lo, span_hi)
@@ -99,13 +132,9 @@ def subtract_closures(
     # Each store's events sum to zero, so one running sum over all stores is each store's own.
     in_hours = np.cumsum(d_hours[order])[:-1]
     in_closure = np.cumsum(d_closed[order])[:-1]
-    piece = ((in_hours > 0) & (in_closure == 0) & (ev_code[1:] == ev_code[:-1]) & (ev_time[1:] > ev_time[:-1]))
+    piece = (in_hours > 0) & (in_closure == 0) & (ev_code[1:] == ev_code[:-1]) & (ev_time[1:] > ev_time[:-1])
     kept = np.flatnonzero(piece)
-    return _union(
-        np.concatenate([codes[~touched], ev_code[kept]]),
-        np.concatenate([opens[~touched], ev_time[kept]]),
-        np.concatenate([closes[~touched], ev_time[kept + 1]]),
-    )
+    return _union(ev_code[kept], ev_time[kept], ev_time[kept + 1])
 
 
 def _order_by_store_time(code: np.ndarray, time: np.ndarray, span_lo: int, span_hi: int) -> np.ndarray:
