@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from models import poll_layout
 from models.store_data import executemany, is_mysql, placeholders
 
 # Statements carry at most this many rows (MySQL's max_allowed_packet is 16 MB by default; a
@@ -89,6 +90,7 @@ def write_live_polls(conn: Connection, store_ids: np.ndarray, ts_us: np.ndarray,
             _upsert(conn, keys, ts_us, active)
     if len(keys):
         _append_arrivals(conn, seq, keys, ts_us, active, received_us)
+        poll_layout.note_written(conn, int(ts_us.max()))  # MySQL keeps the newest poll in a row
     return LiveBatchWritten(seq=seq, accepted=len(keys), duplicates=total - len(keys), new_stores=new_stores)
 
 

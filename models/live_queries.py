@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from models import poll_layout
 from models.deliveries import PENDING, Delivery
 from models.live_state import (
     Alert, AlertEvent, AlertStoreState, LiveCursor, LiveStoreState, StoreTransition,
@@ -82,7 +83,7 @@ def prune_arrivals(conn: Connection, before_us: int, upto_seq: int) -> int:
 
 def read_recent_polls(conn: Connection, lo_us: int) -> pd.DataFrame:
     """Every poll from `lo_us` on (store, ts_us, active): what a CSV load may have changed."""
-    hi = conn.exec_driver_sql("SELECT MAX(ts_us) FROM polls").scalar()
+    hi = poll_layout.newest_poll_us(conn)
     if hi is None or int(hi) < lo_us:
         return pd.DataFrame({"store": np.zeros(0, np.int64), "ts_us": np.zeros(0, np.int64),
                              "active": np.zeros(0, bool)})
@@ -91,8 +92,7 @@ def read_recent_polls(conn: Connection, lo_us: int) -> pd.DataFrame:
 
 
 def latest_poll_us(conn: Connection) -> int | None:
-    value = conn.exec_driver_sql("SELECT MAX(ts_us) FROM polls").scalar()
-    return None if value is None else int(value)
+    return poll_layout.newest_poll_us(conn)  # MySQL: a row, not a scan (models/poll_layout.py)
 
 
 # -- store state -----------------------------------------------------------------------------------

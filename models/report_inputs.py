@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Row
 
 from models.closures import empty_closures, read_closures
+from models import poll_layout
 from models.db import read_tx
-from models.store_data import data_version, is_mysql, latest_poll_us, placeholders, store_keys
+from models.store_data import data_version, earliest_poll_us, is_mysql, latest_poll_us, placeholders, store_keys
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +172,15 @@ MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1) - 1  # about 4 million stores
 
 
 def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
-    """Every poll in [lo_us, hi_us]; a long window is read as two halves on two connections."""
+    """Every poll in [lo_us, hi_us]; a long window is read as two halves on two connections.
+    Given stores (availability, a Celery shard) are read from the store index, a chunk of stores
+    a query: each store's range is one range scan, so a shard reads only its stores' polls."""
     bounds = [(base, min(base + _SLICE_US - 1, hi_us)) for base in range(int(lo_us), int(hi_us) + 1, _SLICE_US)]
     if not bounds:
         return _fetch_slice(conn, lo_us, lo_us - 1, key_filter)
+    if key_filter[1]:
+        parts = [_fetch_slice(conn, lo, hi, key_filter, by_store=True) for lo, hi in bounds]
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     older: list[tuple[int, int]] = []
     if hi_us - lo_us >= PARALLEL_MIN_SPAN_US and _has_other_connections(conn):
         if len(bounds) == 1:
@@ -206,8 +212,7 @@ def snapshot_marker(conn: Connection) -> tuple[int, int | None]:
     """What tells two snapshots' polls apart: every write of polls is a load (which makes a new
     data version) or a retention batch (which deletes the oldest instants, so moves the oldest
     poll). Equal markers, equal polls."""
-    oldest = conn.exec_driver_sql("SELECT MIN(ts_us) FROM polls").scalar()
-    return data_version(conn), None if oldest is None else int(oldest)
+    return data_version(conn), earliest_poll_us(conn)
 
 
 class _SecondReader:
@@ -247,20 +252,43 @@ def _prepare_session(conn: Connection) -> None:
         conn.exec_driver_sql("SET SESSION group_concat_max_len = 1073741824")
 
 
-def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
-    """Polls in [lo_us, hi_us], a span below 2^40 µs, a few hours a query: each query's text
-    stays a few megabytes even for ten times the real stores."""
+def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, by_store: bool = False) -> pd.DataFrame:
+    """Polls in [lo_us, hi_us], a span below 2^40 µs, a few hours a query (`by_store`: a chunk
+    of the filter's stores a query, through the store index): each query's text stays a few
+    megabytes even for ten times the real stores."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     packed_expr = f"(store_key * {mark}) + ((ts_us - {mark}) * 2) + active"
     # One aggregate row a query (no GROUP BY: MariaDB would build a temporary table), with the
     # count that tells a whole text from one cut short.
-    sql = f"SELECT COUNT(*), group_concat({packed_expr}) FROM polls WHERE ts_us >= {mark} AND ts_us <= {mark}{key_filter[0]}"
+    source = f"polls {poll_layout.store_index_hint(conn)}" if by_store else "polls"
+    sql = f"SELECT COUNT(*), group_concat({packed_expr}) FROM {source} WHERE ts_us >= {mark} AND ts_us <= {mark}"
+    packing = (2 ** (_TIME_BITS + 1), int(lo_us))
     cursor = conn.connection.cursor()
     try:
         parts: list[np.ndarray] = []
-        for start in range(int(lo_us), int(hi_us) + 1, _QUERY_SPAN_US):
-            stop = min(start + _QUERY_SPAN_US - 1, int(hi_us))
-            parts.extend(_read_span(cursor, sql, (2 ** (_TIME_BITS + 1), int(lo_us)), start, stop, key_filter[1]))
+        if by_store:
+            keys = sorted(key_filter[1])
+            per_query = max(1, min(_MAX_STORES_PER_QUERY, _POLLS_PER_QUERY * _HOUR_US // max(1, hi_us - lo_us)))
+            for first in range(0, len(keys), per_query):
+                chunk = keys[first:first + per_query]
+                chunk_sql = f"{sql} AND store_key IN ({placeholders(conn, len(chunk))})"
+                parts.extend(_read_span(cursor, chunk_sql, packing, int(lo_us), int(hi_us), chunk))
+        elif is_mysql(conn):
+            # The (store, time) key in day partitions (models/poll_layout.py): a query reads one
+            # UTC day (one partition) for a range of store keys, so every row it scans is wanted.
+            sql += f"{key_filter[0]} AND store_key >= {mark} AND store_key <= {mark}"
+            top_key = int(conn.exec_driver_sql("SELECT MAX(id) FROM stores").scalar() or 0)
+            per_query = _POLLS_PER_QUERY // 24  # stores poll about hourly
+            for start in range(int(lo_us) // _DAY_US * _DAY_US, int(hi_us) + 1, _DAY_US):
+                day = (max(start, int(lo_us)), min(start + _DAY_US - 1, int(hi_us)))
+                for first_key in range(0, top_key + 1, per_query):
+                    parts.extend(_read_span(cursor, sql, packing, *day, [*key_filter[1], first_key,
+                                                                         first_key + per_query - 1]))
+        else:
+            sql += key_filter[0]
+            for start in range(int(lo_us), int(hi_us) + 1, _QUERY_SPAN_US):
+                stop = min(start + _QUERY_SPAN_US - 1, int(hi_us))
+                parts.extend(_read_span(cursor, sql, packing, start, stop, key_filter[1]))
     finally:
         cursor.close()
     packed = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int64)
@@ -282,7 +310,8 @@ def _read_span(cursor: Any, sql: str, packing: tuple[int, int], lo_us: int, hi_u
     cursor.execute(sql, (*packing, lo_us, hi_us, *keys))
     count, text = cursor.fetchone()
     values = _parse_packed([(text,)])
-    if len(values) == int(count):
+    # A text cut inside its last number still has `count` numbers: PyMySQL's warning count tells.
+    if len(values) == int(count) and not getattr(cursor, "warning_count", 0):
         return [values]
     if hi_us <= lo_us:
         raise RuntimeError(f"the {count} polls of one instant do not fit in one query's result: "
@@ -293,3 +322,9 @@ def _read_span(cursor: Any, sql: str, packing: tuple[int, int], lo_us: int, hi_u
 
 
 _QUERY_SPAN_US = 4 * 3600 * 1_000_000
+_HOUR_US = 3600 * 1_000_000
+_DAY_US = 24 * _HOUR_US
+# Per-store reads: stores poll about hourly, so a query over `span` hours of a chunk of stores
+# returns about chunk × span polls; chunks keep that near _POLLS_PER_QUERY (a few MB of text).
+_POLLS_PER_QUERY = 200_000
+_MAX_STORES_PER_QUERY = 2_000

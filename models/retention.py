@@ -14,7 +14,8 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from models.db import write_tx
-from models.store_data import executemany, is_mysql, latest_poll_us
+from models import poll_layout
+from models.store_data import earliest_poll_us, executemany, is_mysql, latest_poll_us
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,13 @@ def prune_batch(conn: Connection, cutoff_us: int, batch_rows: int = PRUNE_BATCH_
     return int(deleted or 0)
 
 
-def _refresh_first_polls(conn: Connection, upper_us: int) -> None:
-    """Stores whose first poll was before `upper_us` get their earliest remaining poll (or NULL)."""
+def _refresh_first_polls(conn: Connection, upper_us: int, lo_key: int | None = None, hi_key: int | None = None) -> None:
+    """Stores whose first poll was before `upper_us` (keys in [lo_key, hi_key) when given) get
+    their earliest remaining poll (or NULL)."""
+    keys = "" if lo_key is None else f" AND id >= {int(lo_key)} AND id < {int(hi_key or 0)}"
     pending = np.array(
-        conn.execute(text("SELECT id FROM stores WHERE first_poll_us < :upper"), {"upper": upper_us}).scalars().all(),
+        conn.execute(text("SELECT id FROM stores WHERE first_poll_us < :upper" + keys),
+                     {"upper": upper_us}).scalars().all(),
         dtype=np.int64,
     )
     if len(pending) == 0:
@@ -64,7 +68,8 @@ def _refresh_first_polls(conn: Connection, upper_us: int) -> None:
     while len(pending) and newest is not None and lo <= newest:
         hi = lo + width
         rows = conn.execute(
-            text("SELECT store_key, MIN(ts_us) FROM polls WHERE ts_us >= :lo AND ts_us < :hi GROUP BY store_key"),
+            text("SELECT store_key, MIN(ts_us) FROM polls WHERE ts_us >= :lo AND ts_us < :hi"
+                 + keys.replace("id", "store_key") + " GROUP BY store_key"),
             {"lo": lo, "hi": hi},
         ).all()
         if rows:
@@ -103,16 +108,59 @@ def prune_polls(engine: Engine, days: int, batch_rows: int = PRUNE_BATCH_ROWS) -
         return 0
     with engine.connect() as conn:  # the usual case, nothing old enough: no write transaction
         cutoff = retention_cutoff(conn, days)
-        oldest = conn.execute(text("SELECT MIN(ts_us) FROM polls")).scalar()
+        oldest = earliest_poll_us(conn)
     if cutoff is None or oldest is None or int(oldest) >= cutoff:
         return 0
-    total = 0
+    total = _drop_old_days(engine, cutoff)
     while True:
         with write_tx(engine) as conn:
             cutoff = retention_cutoff(conn, days)
+            if cutoff is not None and is_mysql(conn):
+                deleted = _prune_edge_batch(conn, cutoff, batch_rows)
+                if deleted is None:
+                    break
+                total += deleted
+                continue
             deleted = 0 if cutoff is None else prune_batch(conn, cutoff, batch_rows)
         total += deleted
         if deleted == 0:
             break
         log.info("retention: pruned %d polls so far (older than %d days before the newest poll)", total, days)
     return total
+
+
+def _drop_old_days(engine: Engine, cutoff_us: int) -> int:
+    """MySQL: whole day partitions before the cutoff go at once (models/poll_layout.py), then the
+    first polls of their stores are recomputed; returns how many polls they held."""
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        return 0
+    with engine.connect() as conn:
+        bounds = [b for b in (poll_layout.partition_bounds(conn) or []) if b <= cutoff_us]
+        if not bounds:
+            return 0
+        held = int(conn.exec_driver_sql("SELECT COUNT(*) FROM polls WHERE ts_us < %s", (bounds[-1],)).scalar())
+    dropped = poll_layout.drop_days_before(engine, cutoff_us)
+    if dropped is None:
+        return 0
+    with write_tx(engine) as conn:
+        _refresh_first_polls(conn, dropped)
+    return held
+
+
+def _prune_edge_batch(conn: Connection, cutoff_us: int, batch_rows: int) -> int | None:
+    """MySQL: delete the polls before the cutoff left in the oldest partition (part of a day), a
+    range of store keys a batch: the (store, time) key makes each store's old polls one range.
+    Returns how many were deleted, None when no store has a poll before the cutoff any more."""
+    oldest = earliest_poll_us(conn)
+    if oldest is None or oldest >= cutoff_us:
+        return None
+    first = conn.exec_driver_sql("SELECT MIN(id) FROM stores WHERE first_poll_us < %s", (cutoff_us,)).scalar()
+    if first is None:
+        return None
+    days = max(1, (cutoff_us - oldest) // DAY_US + 1)
+    span = max(1, batch_rows // (24 * days))  # stores poll about hourly
+    deleted = conn.exec_driver_sql(
+        "DELETE FROM polls WHERE store_key >= %s AND store_key < %s AND ts_us < %s",
+        (int(first), int(first) + span, cutoff_us)).rowcount
+    _refresh_first_polls(conn, cutoff_us, int(first), int(first) + span)
+    return int(deleted or 0)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from models import poll_layout
 from models.live_tables import LiveSequence
 from models.tables import DataLoad, Poll, Store
 
@@ -37,7 +38,14 @@ def is_mysql(conn: Connection) -> bool:
 
 def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.Series:
     """store_id → key for all stores (or just the given ids that exist)."""
-    rows = conn.execute(select(Store.store_id, Store.id)).all()
+    if store_ids is not None:
+        store_ids = list(store_ids)
+    if store_ids is not None and len(store_ids) <= _FEW_IDS:
+        # A few ids (availability, a small shard): looked up by the unique index, not by reading
+        # every store (135k rows at 10× the fleet cost PyMySQL a good part of a second).
+        rows = conn.execute(select(Store.store_id, Store.id).where(Store.store_id.in_(set(store_ids)))).all()
+    else:
+        rows = conn.execute(select(Store.store_id, Store.id)).all()
     mapping = pd.Series(
         np.array([r[1] for r in rows], dtype=np.int64),
         index=pd.Index([r[0] for r in rows], dtype=object),
@@ -47,6 +55,9 @@ def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.S
         return mapping
     wanted = pd.Index(pd.unique(np.asarray(list(store_ids), dtype=object)))
     return mapping[mapping.index.intersection(wanted)]
+
+
+_FEW_IDS = 2_000
 
 
 def count_polls(conn: Connection, lo_us: int | None = None, hi_us: int | None = None) -> int:
@@ -73,11 +84,10 @@ def live_version(conn: Connection) -> int:
 
 
 def latest_poll_us(conn: Connection) -> int | None:
-    value = conn.exec_driver_sql("SELECT MAX(ts_us) FROM polls").scalar()
-    return None if value is None else int(value)
+    """The newest poll (models/poll_layout.py: the end of SQLite's key, MySQL's bound row)."""
+    return poll_layout.newest_poll_us(conn)
 
 
 def earliest_poll_us(conn: Connection) -> int | None:
     """The oldest poll: with the newest, the data's own date range (shown in the page's header)."""
-    value = conn.exec_driver_sql("SELECT MIN(ts_us) FROM polls").scalar()
-    return None if value is None else int(value)
+    return poll_layout.oldest_poll_us(conn)

@@ -2,7 +2,9 @@
 
 Polls are the one big table (~1.8M rows a week), so they are stored compactly: an integer store
 key, integer epoch microseconds and a boolean, under a (time, store) primary key that makes
-loading idempotent and serves the report's "last 8 days" range read.
+loading idempotent and serves the report's "last 8 days" range read; one store's range is
+served by a covering (store, time) index on SQLite and by a (store, time) key in day
+partitions on MySQL (models/poll_layout.py).
 """
 from __future__ import annotations
 
@@ -34,11 +36,24 @@ class Poll(Base):
     same transaction, and a per-row check would cost more than the whole insert."""
 
     __tablename__ = "polls"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    # SQLite: a covering per-store index, so one store's range is one range scan. MySQL has no
+    # such index: models/poll_layout.py keys the table by (store, time) and partitions it by day.
+    __table_args__ = (Index("ix_polls_store_ts", "store_key", "ts_us", "active").ddl_if(dialect="sqlite"),
+                      {"sqlite_with_rowid": False})
 
     ts_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     store_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     active: Mapped[bool] = mapped_column(Boolean)
+
+
+class PollBounds(Base):
+    """One row (id 1) on MySQL: the newest poll's instant, raised by every write of polls (the
+    (store, time) key of models/poll_layout.py has no end to read it from)."""
+
+    __tablename__ = "poll_bounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    latest_us: Mapped[Optional[int]] = mapped_column(BigInteger)
 
 
 class BusinessHours(Base):

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from sqlalchemy import Connection, Engine, Row
 
-from models import loads, retention, store_data, store_writes
+from models import loads, poll_layout, retention, store_data, store_writes
 from models.db import read_tx, write_tx
 from services.ingest.csv_input import RefusedFileError, locate_inputs
 from services.ingest.kinds import KINDS, FileKind, OpenPoll, Rows
@@ -86,6 +86,11 @@ def load_directory(
             if ready is not None:
                 parsed.append(ready)
         load = LoadResult(files=results, changed=bool(parsed))
+        # MySQL: the day partitions these polls go to (and today's, ahead of live polls) are made
+        # first: partition DDL commits on its own, so never inside the load's transaction.
+        poll_layout.prepare_days(engine, np.unique(np.concatenate(
+            [poll_layout.days_of(ready.rows.values["ts_us"]) for ready in parsed if ready.kind.name == "polls"]
+            or [np.zeros(0, dtype=np.int64)])))
         try:
             with write_tx(engine) as conn:
                 for step, ready in enumerate(parsed):
