@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -17,7 +17,9 @@ from sqlalchemy import Connection, Engine, Row
 from models.closures import empty_closures, read_closures
 from models import poll_layout
 from models.db import read_tx
-from models.store_data import data_version, earliest_poll_us, is_mysql, latest_poll_us, placeholders, store_keys
+from models.store_data import (
+    data_version, earliest_poll_us, is_mysql, latest_poll_us, live_version, placeholders, store_keys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class ReportInputs:
     # store (key), start_us, end_us, reason, closure_id: every closure ending after lo_us − 1 day
     # (SPEC 9; business time minus these). Changing closures makes a new data version.
     closures: pd.DataFrame = field(default_factory=empty_closures)
+    live_version: int = 0  # the last live batch (SPEC 10) these inputs hold; part of data_version
 
     def covers(self, now_us: int, lookback_us: int) -> bool:
         """Whether a report at `now_us` can be computed from these inputs alone."""
@@ -58,7 +61,7 @@ def read_report_inputs(
 
     Call inside a read transaction so that every query sees the same data.
     """
-    version = data_version(conn)
+    version, live = data_version(conn), live_version(conn)
     latest = latest_poll_us(conn)
     now = latest if now_us is None else now_us
     lo = None if now is None else now - lookback_us
@@ -72,6 +75,7 @@ def read_report_inputs(
         lo_us=lo,
         hi_us=lo,
         data_version=version,
+        live_version=live,
     )
     if lo is None:
         return empty
@@ -102,7 +106,50 @@ def read_report_inputs(
     zones = _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", by_store, ["store", "tz"])
     closures = report_closures(conn, lo, keys or None)
     return ReportInputs(polls, hours, zones, stores, latest_us=latest, lo_us=lo, hi_us=hi, data_version=version,
-                        closures=closures)
+                        closures=closures, live_version=live)
+
+
+def extend_with_arrivals(conn: Connection, inputs: ReportInputs) -> ReportInputs | None:
+    """`inputs` (every store's polls up to the newest) plus the live batches committed since
+    (SPEC 10): the polls each batch changed, read from poll_arrivals by batch number, and their
+    stores. None when that cannot equal a fresh read: anything but live batches changed (a load,
+    closures: the rest of the data version moved) or arrivals it needs were pruned. Hours and
+    zones change only with loads. Call inside a read transaction; `inputs` is left as it was,
+    so a report computing from it keeps its snapshot."""
+    version, live = data_version(conn), live_version(conn)
+    if version - live != inputs.data_version - inputs.live_version or live < inputs.live_version:
+        return None
+    if live == inputs.live_version:
+        return inputs
+    after = inputs.live_version
+    oldest = conn.exec_driver_sql("SELECT MIN(seq) FROM poll_arrivals").scalar()
+    # Batch after+1 may have changed nothing (no arrival rows) or been pruned: only an arrival at
+    # or below after+1 proves that nothing this extension needs is gone.
+    if oldest is None or int(oldest) > after + 1 or inputs.lo_us is None:
+        return None
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    rows = conn.exec_driver_sql(
+        f"SELECT store_key, ts_us, active FROM poll_arrivals WHERE seq > {mark} AND seq <= {mark}", (after, live)).all()
+    arrived = pd.DataFrame({
+        "store": np.array([r[0] for r in rows], dtype=np.int64),
+        "ts_us": np.array([r[1] for r in rows], dtype=np.int64),
+        "active": np.array([bool(r[2]) for r in rows], dtype=bool),
+    })
+    stores = inputs.stores
+    keys = sorted(set(arrived["store"].tolist()))  # an old poll too may give a store its first poll
+    arrived = arrived[arrived["ts_us"].to_numpy() >= int(inputs.lo_us)]
+    if keys:
+        changed = _fetch_frame(
+            conn, "SELECT id, store_id, first_poll_us FROM stores WHERE first_poll_us IS NOT NULL",
+            (f" AND id IN ({placeholders(conn, len(keys))})", keys), ["store", "store_id", "first_poll_us"])
+        kept = stores[~stores["store"].isin(keys).to_numpy()]
+        stores = pd.concat([kept, changed], ignore_index=True).astype(stores.dtypes.to_dict())
+    latest = latest_poll_us(conn)
+    # The engine counts one poll per (store, instant), inactive winning: an arrival that turned a
+    # stored poll inactive needs no removal of the active one.
+    polls = pd.concat([inputs.polls, arrived], ignore_index=True) if len(arrived) else inputs.polls
+    return replace(inputs, polls=polls, stores=stores, latest_us=latest, hi_us=latest, data_version=version,
+                   live_version=live)
 
 
 _CLOSURE_MARGIN_US = 2 * 86_400_000_000  # the engine's business hours reach a day beyond the polls
