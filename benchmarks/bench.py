@@ -34,6 +34,7 @@ Named parts (--part, repeatable; default: all of them, `core` being the scales a
   fleet    issue 15 (a): 1× and 10× stores: load, report (threads, celery 2 workers), growth
   history  issue 15 (b): 400 stores with 8 and 370 days: standard report, 366-day range
   size     issue 15 (c): database size per million polls, SQLite and MySQL
+  live     issue 19: POST /polls and broker consumer rates into SQLite and MySQL, reports meanwhile
 Each part writes its section to <workdir>/sections-<size>/<part>.md; --out is put together from
 every section there, so a part re-run alone replaces only its own section. --tiny runs the parts
 on a few hundred stores and days (a check of the harness, ~2 min a part).
@@ -328,7 +329,7 @@ class Bench:
 
     def run_parts(self) -> None:
         wanted = [p for p in PARTS if p.name in self.args.part]
-        if any(p.name in ("celery", "fleet") for p in wanted):
+        if any(p.name in ("celery", "fleet", "live") for p in wanted):
             self.ensure_broker()
         for part in wanted:
             result = PartResult(part.name, part.title + ("" if self.sizes is FULL else " (tiny: a harness check)"))

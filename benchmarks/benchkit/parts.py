@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from benchkit.cluster import Workers
+from benchkit.live import part_live
 from benchkit.measure import run_measured
 from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target, at_most, first_store_id, status_mb
 from benchkit.settings import ROOT, StepError, tail
@@ -380,4 +381,5 @@ PARTS = (
     Part("fleet", "Issue 15 (a): 1× and 10× stores", part_fleet, "~25"),
     Part("history", "Issue 15 (b): 400 stores, 8 and 370 days of polls", part_history, "~8"),
     Part("size", "Issue 15 (c): database size per million polls", part_size, "~2"),
+    Part("live", "Issue 19: live polls — POST /polls and the broker consumer, reports meanwhile", part_live, "~6"),
 )

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 
 from models.base import datetime_to_micros
 from services.errors import InvalidInput, Unavailable
-from services.ingestion.poll_batch import ParsedPolls, parse_message
+from services.ingestion.poll_batch import message_items, parse_items
 from services.ingestion.writer import commit_polls
 
 log = logging.getLogger(__name__)
@@ -197,32 +197,44 @@ class PollConsumer:
     def _process(self, producer: Producer, rejected_queue: Queue, stop: threading.Event) -> None:
         messages, self._pending = self._pending, []
         now = self.clock()
-        now_us = datetime_to_micros(now)
-        parsed: list[tuple[Message, ParsedPolls | None, str | None]] = []
+        # Every message's items are judged together (one vectorised pass for the batch), then
+        # each message gets back its own rejections, indexed within the message.
+        items: list[object] = []
+        spans: list[tuple[int, int] | None] = []
+        reasons: list[str | None] = []
         for message in messages:
             body = message.body if isinstance(message.body, bytes) else str(message.body).encode("utf-8")
             try:
-                parsed.append((message, parse_message(body, now_us), None))
+                mine = message_items(body)
             except InvalidInput as exc:
-                parsed.append((message, None, exc.message))
-        good = [p for _, p, _ in parsed if p is not None and p.valid]
-        if good:
-            store_ids = np.concatenate([p.store_ids for p in good])
-            ts_us = np.concatenate([p.ts_us for p in good])
-            active = np.concatenate([p.active for p in good])
-            written = self._commit(store_ids, ts_us, active, now, stop)
+                spans.append(None)
+                reasons.append(exc.message)
+                continue
+            spans.append((len(items), len(items) + len(mine)))
+            reasons.append(None)
+            items.extend(mine)
+        parsed = parse_items(items, datetime_to_micros(now))
+        if parsed.valid:
+            written = self._commit(parsed.store_ids, parsed.ts_us, parsed.active, now, stop)
             if written is None:
                 return  # stopped while the database was away: nothing acknowledged, all redelivered
             self.stats.polls_accepted += written.accepted
             self.stats.polls_duplicate += written.duplicates
-        for message, polls, reason in parsed:
-            if polls is not None:
-                self.stats.polls_rejected += len(polls.rejected)
-                if not polls.valid:
-                    reason = ("no valid poll: " + "; ".join(f"#{i}: {r}" for i, r in polls.rejected[:3])
-                              if polls.rejected else "no poll in the message")
-            if reason is not None or (polls is not None and polls.rejected):
-                self._dead_letter(producer, rejected_queue, message, reason, polls)
+        self.stats.polls_rejected += len(parsed.rejected)
+        rejected = iter(parsed.rejected)  # sorted by index, as the messages' spans are
+        pending = next(rejected, None)
+        for message, span, reason in zip(messages, spans, reasons):
+            own: list[tuple[int, str]] = []
+            if span is not None:
+                lo, hi = span
+                while pending is not None and pending[0] < hi:
+                    own.append((pending[0] - lo, pending[1]))
+                    pending = next(rejected, None)
+                if len(own) == hi - lo:
+                    reason = ("no valid poll: " + "; ".join(f"#{i}: {r}" for i, r in own[:3])
+                              if own else "no poll in the message")
+            if reason is not None or own:
+                self._dead_letter(producer, rejected_queue, message, reason, own, 0 if span is None else span[1] - span[0])
         messages[-1].ack(multiple=True)  # every message of the batch, in one frame
         self.stats.messages += len(messages)
         self.stats.batches += 1
@@ -243,17 +255,17 @@ class PollConsumer:
                     return None
 
     def _dead_letter(self, producer: Producer, rejected_queue: Queue, message: Message, reason: str | None,
-                     polls: ParsedPolls | None) -> None:
+                     rejections: list[tuple[int, str]], size: int) -> None:
         """Republish the message to the rejected queue with why; returns once the broker confirmed."""
         headers: dict[str, Any] = {"x-source-queue": self.queue_name, "x-rejected-at": self.clock().isoformat()}
         if reason is not None:
             headers["x-rejected-reason"] = reason[:1000]
         else:
-            headers["x-rejected-reason"] = f"{len(polls.rejected)} of {polls.size} polls rejected"  # type: ignore[union-attr]
+            headers["x-rejected-reason"] = f"{len(rejections)} of {size} polls rejected"
             headers["x-rejected-partial"] = True
-        if polls is not None and polls.rejected:
+        if rejections:
             headers["x-rejected-polls"] = json.dumps(
-                [{"index": i, "reason": r} for i, r in polls.rejected[:MAX_LISTED_REJECTIONS]])
+                [{"index": i, "reason": r} for i, r in rejections[:MAX_LISTED_REJECTIONS]])
         body = message.body if isinstance(message.body, bytes) else str(message.body).encode("utf-8")
         producer.publish(body, exchange="", routing_key=rejected_queue.name, declare=[rejected_queue],
                          content_type=message.content_type or "application/octet-stream",
