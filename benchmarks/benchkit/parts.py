@@ -14,6 +14,7 @@ from benchkit.live import part_live
 from benchkit.measure import run_measured
 from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target, at_most, first_store_id, status_mb
 from benchkit.settings import ROOT, StepError, tail
+from benchkit.storage_part import part_storage
 
 GB = 1024.0  # MB
 
@@ -381,5 +382,6 @@ PARTS = (
     Part("fleet", "Issue 15 (a): 1× and 10× stores", part_fleet, "~25"),
     Part("history", "Issue 15 (b): 400 stores, 8 and 370 days of polls", part_history, "~8"),
     Part("size", "Issue 15 (c): database size per million polls", part_size, "~2"),
+    Part("storage", "Issue 22: storage that scales out — availability, shard reads, pruning", part_storage, "~10"),
     Part("live", "Issue 19: live polls — POST /polls and the broker consumer, reports meanwhile", part_live, "~6"),
 )
