@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from controllers.openapi_spec import JSON, _error, _json, _path, _query, errors
+from controllers.openapi_spec import JSON, _error, _json, _path, _query, errors, model_ref
 from services.contract import Contract
 from services.contract.closures import ClosureQuery, NewClosure
 from services.contract.reports import AvailabilityQuery, RecentReportsQuery, TriggerRequest
@@ -44,8 +44,12 @@ def _html(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": SCHEMA_REF.format(model=name)}
+def _ref(target: str | type[BaseModel]) -> dict[str, str]:
+    """A reference to a schema: by name (openapi_schemas.py), or a pydantic model (an answer's),
+    whose generated schema is then placed under components/schemas."""
+    if isinstance(target, str):
+        return {"$ref": SCHEMA_REF.format(model=target)}
+    return model_ref(target)
 
 
 REPORT_ANSWER = {
