@@ -27,7 +27,8 @@ def _limits() -> None:
 def post_polls() -> Response:
     mimetype = request.mimetype
     if mimetype not in JSON_TYPES and mimetype not in NDJSON_TYPES:
-        raise InvalidInput("send polls as Content-Type: application/json (an array) or application/x-ndjson (one per line)")
+        raise InvalidInput("send polls as Content-Type: application/json (an array) "
+                           "or application/x-ndjson (one per line)")
     runtime = runtime_of()
     answer = receive_polls(runtime.engine, current_principal(), request.get_data(cache=False),
                            ndjson=mimetype in NDJSON_TYPES, now=runtime.clock())

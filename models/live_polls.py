@@ -248,9 +248,8 @@ def _upsert(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: np.nd
     flags = active.astype(np.int8)
     for lo in range(0, len(keys), ROWS_PER_STATEMENT):
         hi = lo + ROWS_PER_STATEMENT
-        conn.exec_driver_sql(
-            f"INSERT INTO polls (ts_us, store_key, active) VALUES {_values(ts_us[lo:hi], keys[lo:hi], flags[lo:hi])} {tail}"
-        )
+        rows = _values(ts_us[lo:hi], keys[lo:hi], flags[lo:hi])
+        conn.exec_driver_sql(f"INSERT INTO polls (ts_us, store_key, active) VALUES {rows} {tail}")
 
 
 def _append_arrivals(conn: Connection, seq: int, keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray,

@@ -168,6 +168,10 @@ def test_limits_10000_polls_fit_and_more_are_refused(client, runtime) -> None:
     assert len(stored_polls(runtime.engine)) == 10_000
 
 
+def raw_poll(store: Any, status: Any, ts: Any) -> dict[str, Any]:
+    return {"store_id": store, "status": status, "timestamp_utc": ts}
+
+
 REJECTIONS = [
     (5, "not a poll object (a JSON number)"),
     ("x", "not a poll object (a JSON string)"),
@@ -177,11 +181,16 @@ REJECTIONS = [
     ({}, "missing store_id, status, timestamp_utc"),
     ({"store_id": "a", "status": "active"}, "missing timestamp_utc"),
     ({**poll("a", "active", "2023-01-22 12:00:00"), "extra": 1}, "unknown field(s) 'extra'"),
-    ({"store_id": 1.5, "status": "active", "timestamp_utc": "2023-01-22 12:00:00"}, "store_id must be a string, not a JSON number"),
-    ({"store_id": None, "status": "active", "timestamp_utc": "2023-01-22 12:00:00"}, "store_id must be a string, not a JSON null"),
-    ({"store_id": True, "status": "active", "timestamp_utc": "2023-01-22 12:00:00"}, "store_id must be a string, not a JSON boolean"),
-    ({"store_id": "a", "status": 1, "timestamp_utc": "2023-01-22 12:00:00"}, "status must be a string, not a JSON number"),
-    ({"store_id": "a", "status": "active", "timestamp_utc": 1674389379}, "timestamp_utc must be a string, not a JSON number"),
+    (raw_poll(1.5, "active", "2023-01-22 12:00:00"),
+     "store_id must be a string, not a JSON number"),
+    (raw_poll(None, "active", "2023-01-22 12:00:00"),
+     "store_id must be a string, not a JSON null"),
+    (raw_poll(True, "active", "2023-01-22 12:00:00"),
+     "store_id must be a string, not a JSON boolean"),
+    (raw_poll("a", 1, "2023-01-22 12:00:00"),
+     "status must be a string, not a JSON number"),
+    (raw_poll("a", "active", 1674389379),
+     "timestamp_utc must be a string, not a JSON number"),
     (poll("  ", "active", "2023-01-22 12:00:00"), "empty store_id"),
     (poll("x" * 256, "active", "2023-01-22 12:00:00"), "store_id longer than 255 characters"),
     (poll("a\tb", "active", "2023-01-22 12:00:00"), "store_id contains control characters"),
@@ -244,7 +253,8 @@ def test_live_polls_equal_the_same_polls_loaded_from_a_csv(app, client, runtime,
     examples = combine_examples(EXAMPLES, tmp_path / "examples")
     extra = random_polls(3_000, seed=19)
     status_rows = (examples / "store_status.csv").read_text().splitlines()[1:]
-    example_polls = [dict(zip(("store_id", "status", "timestamp_utc"), line.split(","))) for line in status_rows if line]
+    example_polls = [dict(zip(("store_id", "status", "timestamp_utc"), line.split(",")))
+                     for line in status_rows if line]
     everything = example_polls + extra
     write_inputs(tmp_path / "all", polls=polls_csv(everything),
                  hours=(examples / "menu_hours.csv").read_text(), zones=(examples / "timezones.csv").read_text())
@@ -264,7 +274,8 @@ def test_live_polls_equal_the_same_polls_loaded_from_a_csv(app, client, runtime,
         outputs = []
         for which in (app, reference):
             out = tmp_path / f"report-{len(outputs)}.csv"
-            result = which.test_cli_runner().invoke(args=["report", "--as-of", "2023-01-23T12:00:00Z", "--out", str(out)])
+            args = ["report", "--as-of", "2023-01-23T12:00:00Z", "--out", str(out)]
+            result = which.test_cli_runner().invoke(args=args)
             assert result.exit_code == 0, result.output
             outputs.append(out.read_text())
         assert outputs[0] == outputs[1] and outputs[0].count("\n") > 10

@@ -74,7 +74,8 @@ def test_only_ingest_and_admin_keys_may_send_polls_and_ingest_keys_nothing_else(
 
     ingest = bearer(secrets["ingest"])
     for method, path, body in (("GET", "/reports", None), ("POST", "/trigger_report", {}),
-                               ("GET", "/get_report?report_id=abc", None), ("GET", "/stores/store-1/availability", None),
+                               ("GET", "/get_report?report_id=abc", None),
+                               ("GET", "/stores/store-1/availability", None),
                                ("GET", "/schedules", None), ("POST", "/schedules", {"cron": "0 6 * * *"})):
         answer = server.request(method, path, json_body=body, headers=ingest)
         assert answer.status == 403, (method, path, answer.status, answer.body[:200])
@@ -86,7 +87,8 @@ def test_only_ingest_and_admin_keys_may_send_polls_and_ingest_keys_nothing_else(
 def test_json_and_ndjson_over_real_http(secured) -> None:
     server, secrets = secured
     polls = [{"store_id": f"{i:08x}-4f1c-4c3e-9a6b-{i:012x}", "status": "inactive" if i % 5 == 0 else "active",
-              "timestamp_utc": f"2023-01-22 12:{i // 600 % 60:02d}:{i // 10 % 60:02d}.{i:06d} UTC"} for i in range(10_000)]
+              "timestamp_utc": f"2023-01-22 12:{i // 600 % 60:02d}:{i // 10 % 60:02d}.{i:06d} UTC"}
+             for i in range(10_000)]
     answer = server.post("/polls", json_body=polls, headers=bearer(secrets["ingest"]))
     assert answer.status == 200 and answer.json() == {"accepted": 10_000, "duplicates": 0, "rejected": []}
     ndjson = "\n".join(json.dumps(p) for p in polls[:50]) + "\n" + json.dumps({"store_id": "x"}) + "\n"
@@ -94,6 +96,7 @@ def test_json_and_ndjson_over_real_http(secured) -> None:
                          headers={**bearer(secrets["ingest"]), "Content-Type": "application/x-ndjson"})
     assert answer.status == 200 and answer.json() == {
         "accepted": 0, "duplicates": 50, "rejected": [{"index": 50, "reason": "missing status, timestamp_utc"}]}
-    answer = server.post("/polls", body=b"[1,", headers={**bearer(secrets["ingest"]), "Content-Type": "application/json"})
+    answer = server.post("/polls", body=b"[1,",
+                         headers={**bearer(secrets["ingest"]), "Content-Type": "application/json"})
     assert answer.status == 400 and answer.content_type == "application/json"
     assert "not valid JSON" in answer.json()["error"]

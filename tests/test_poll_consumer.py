@@ -31,7 +31,8 @@ MALFORMED: dict[bytes, str] = {
     b"[]": "no poll in the message",
     b"\x80\x81 binary": "not UTF-8",
     b"\xff\xfe\x00garbage": "not valid JSON",  # a UTF-16 byte-order mark, then nothing JSON
-    json.dumps([{"store_id": "x"}, 7]).encode(): "no valid poll: #0: missing status, timestamp_utc; #1: not a poll object",
+    json.dumps([{"store_id": "x"}, 7]).encode():
+        "no valid poll: #0: missing status, timestamp_utc; #1: not a poll object",
     json.dumps({"store_id": "y", "status": "active", "timestamp_utc": "2023-13-01 00:00:00"}).encode():
         "no valid poll: #0: bad timestamp",
 }
@@ -68,7 +69,8 @@ def make_messages(count: int, seed: int) -> tuple[list[bytes], list[dict[str, st
 
 def stored_polls(engine: Engine) -> list[tuple[str, int, int]]:
     with read_tx(engine) as conn:
-        rows = conn.execute(text("SELECT s.store_id, p.ts_us, p.active FROM polls p JOIN stores s ON s.id = p.store_key")).all()
+        rows = conn.execute(text(
+            "SELECT s.store_id, p.ts_us, p.active FROM polls p JOIN stores s ON s.id = p.store_key")).all()
     return sorted((str(s), int(t), int(a)) for s, t, a in rows)
 
 
@@ -192,8 +194,10 @@ def test_two_consumers_at_once(database_url: str, queue: str, consumers, tmp_pat
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"POLL_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//"}, "cannot reach the poll broker amqp://guest:***@127.0.0.1:1//"),
-    ({"POLL_BROKER_URL": "amqp://guest:wrong-password@127.0.0.1:5672/store_monitor_test"}, "cannot reach the poll broker"),
+    ({"POLL_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//"},
+     "cannot reach the poll broker amqp://guest:***@127.0.0.1:1//"),
+    ({"POLL_BROKER_URL": "amqp://guest:wrong-password@127.0.0.1:5672/store_monitor_test"},
+     "cannot reach the poll broker"),
     ({"POLL_BROKER_URL": "redis://127.0.0.1:6379/0"}, "must be a RabbitMQ URL"),
     ({"POLL_BROKER_URL": "127.0.0.1:5672"}, "must be a RabbitMQ URL"),
     ({}, "set POLL_BROKER_URL"),

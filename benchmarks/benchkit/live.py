@@ -26,7 +26,7 @@ from typing import Any
 
 from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target
 from benchkit.service import Service
-from benchkit.settings import ROOT, STATUS_FILE, StepError, log, tail
+from benchkit.settings import ROOT, STATUS_FILE, StepError, tail
 
 INGEST_SECONDS = {"full": 20.0, "tiny": 6.0}
 CONSUMER_MESSAGES = {"full": (20_000, 1_000), "tiny": (2_000, 100)}  # single-poll messages, arrays of 100
@@ -53,7 +53,8 @@ def part_live(run: PartRun) -> None:
         table = run.result.table(kind, ("polls/s or s", "peak RSS MB"))
         with run.database(kind, "bench_sm_live") as url:
             env = run.env(url)
-            loaded = run.step(table, f"load ({kind})", lambda row: run.load(row, env, data, f"live-{kind.lower()}"))
+            loaded = run.step(table, f"load ({kind})",
+                              lambda row, env=env, kind=kind: run.load(row, env, data, f"live-{kind.lower()}"))
             if loaded.failed:
                 continue
             service = run.service(env, f"live-{kind.lower()}")
@@ -62,7 +63,7 @@ def part_live(run: PartRun) -> None:
                 latest = int(health["latest_poll_us"])
                 quiet = _quiet_reports(run, table, service, latest)
                 start_us = (latest // MINUTE_US + 1) * MINUTE_US
-                run.step(table, "POST /polls alone", lambda row: _ingest(
+                run.step(table, "POST /polls alone", lambda row, service=service, start_us=start_us, kind=kind: _ingest(
                     run, row, service, ids_file, start_us, seconds, kind, reports=False))
                 start_us += 10 ** 12  # other instants: every poll of the next step is new too
                 _ingest_with_reports(run, table, service, ids_file, start_us, seconds, kind, quiet, latest)
@@ -75,8 +76,9 @@ def part_live(run: PartRun) -> None:
             finally:
                 service.stop()
             for per_message, label in ((1, "one poll per message"), (100, "arrays of 100 polls")):
-                run.step(table, f"broker consumer, {label}", lambda row, n=per_message: _consumer(
-                    run, row, env, url, ids, latest_us=latest + 2 * 10 ** 12 + n * 10 ** 11, per_message=n))
+                run.step(table, f"broker consumer, {label}",
+                         lambda row, n=per_message, env=env, url=url, latest=latest: _consumer(
+                             run, row, env, url, ids, latest_us=latest + 2 * 10 ** 12 + n * 10 ** 11, per_message=n))
 
 
 def _store_ids(data: DataSet) -> list[str]:
@@ -220,13 +222,14 @@ def _consumer(run: PartRun, row: PartRow, env: dict[str, str], url: str, ids: li
             for i in range(m * per_message, (m + 1) * per_message):
                 ts = latest_us + (i // n + 1) * MINUTE_US
                 seconds, micros = divmod(ts, 1_000_000)
-                polls.append({"store_id": ids[i % n], "status": "active",
-                              "timestamp_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}"})
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}"
+                polls.append({"store_id": ids[i % n], "status": "active", "timestamp_utc": stamp})
             body = json.dumps(polls[0] if per_message == 1 else polls).encode()
             producer.publish(body, exchange="", routing_key=queue, content_type="application/json",
                              content_encoding="binary", delivery_mode=2)
     log_path = run.logs / f"consumer-{queue}.log"
-    consumer = subprocess.Popen(run.bench.flask("consume-polls"), env=dict(env, POLL_BROKER_URL=broker, POLL_QUEUE=queue),
+    consumer = subprocess.Popen(run.bench.flask("consume-polls"),
+                                env=dict(env, POLL_BROKER_URL=broker, POLL_QUEUE=queue),
                                 stdout=open(log_path, "w"), stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         started = None
@@ -247,8 +250,8 @@ def _consumer(run: PartRun, row: PartRow, env: dict[str, str], url: str, ids: li
         elapsed = time.perf_counter() - started
         rate = (total - first) / elapsed if elapsed > 0 else float("inf")
         row.value = f"{rate:,.0f}/s"
-        row.notes = (f"{messages:,} messages, {total:,} polls; {total - first:,} committed in {elapsed:.2f} s after the "
-                     "first batch")
+        row.notes = (f"{messages:,} messages, {total:,} polls; {total - first:,} committed in {elapsed:.2f} s "
+                     "after the first batch")
     finally:
         consumer.send_signal(signal.SIGTERM)
         try:

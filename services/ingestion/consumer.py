@@ -234,13 +234,14 @@ class PollConsumer:
                     reason = ("no valid poll: " + "; ".join(f"#{i}: {r}" for i, r in own[:3])
                               if own else "no poll in the message")
             if reason is not None or own:
-                self._dead_letter(producer, rejected_queue, message, reason, own, 0 if span is None else span[1] - span[0])
+                size = 0 if span is None else span[1] - span[0]
+                self._dead_letter(producer, rejected_queue, message, reason, own, size)
         messages[-1].ack(multiple=True)  # every message of the batch, in one frame
         self.stats.messages += len(messages)
         self.stats.batches += 1
 
     def _commit(self, store_ids: np.ndarray, ts_us: np.ndarray, active: np.ndarray, now: datetime,
-                stop: threading.Event):  # noqa: ANN202 (LiveBatchWritten | None)
+                stop: threading.Event):
         """Commit, retrying while the database is away (the messages stay unacknowledged)."""
         attempt = 0
         while True:
