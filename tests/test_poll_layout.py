@@ -1,0 +1,144 @@
+"""The polls layout of issue 22 (models/poll_layout.py): one store's range and the fleet's window
+are both range scans, an earlier database is converted in place with its rows, MySQL keeps day
+partitions (made ahead, dropped whole by retention) and the newest poll in a row."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from conftest import write_inputs
+from models import poll_layout, retention, store_data, store_writes
+from models.db import init_schema, make_engine, read_tx, write_tx
+from models.report_inputs import read_report_inputs
+from services.ingest.loader import load_directory
+
+NEWEST = datetime(2024, 3, 10, 12, 0, tzinfo=timezone.utc)
+DAY_US = poll_layout.DAY_US
+
+
+def _polls(days: int, stores: int = 4) -> str:
+    lines = ["store_id,status,timestamp_utc"]
+    t = NEWEST - timedelta(days=days)
+    while t <= NEWEST:
+        for i in range(stores):
+            status = "inactive" if (t.hour + i) % 3 == 0 else "active"
+            lines.append(f"s{i},{status},{(t + timedelta(minutes=5 * i)).strftime('%Y-%m-%d %H:%M:%S')} UTC")
+        t += timedelta(hours=3)
+    return "\n".join(lines) + "\n"
+
+
+def _all_polls(engine) -> list[tuple[int, int, int]]:  # noqa: ANN001
+    with read_tx(engine) as conn:
+        return sorted(tuple(int(v) for v in row) for row in conn.execute(
+            text("SELECT store_key, ts_us, active FROM polls")).all())
+
+
+@pytest.mark.mysql
+def test_mysql_polls_are_keyed_by_store_in_day_partitions(mysql_url: str, tmp_path: Path) -> None:
+    engine = make_engine(mysql_url)
+    init_schema(engine)
+    load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(5)))
+    with read_tx(engine) as conn:
+        key = [r[0] for r in conn.execute(text(
+            "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME = 'polls' AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX")).all()]
+        bounds = poll_layout.partition_bounds(conn)
+        newest = store_data.latest_poll_us(conn)
+        oldest = store_data.earliest_poll_us(conn)
+        assert conn.execute(text("SELECT MAX(ts_us) FROM polls")).scalar() == newest
+        assert conn.execute(text("SELECT MIN(ts_us) FROM polls")).scalar() == oldest
+        # One store's range: a range of the key in the range's partitions only.
+        plan = conn.execute(text(
+            "EXPLAIN PARTITIONS SELECT COUNT(*) FROM polls WHERE store_key = 2 AND ts_us >= :lo AND ts_us <= :hi"),
+            {"lo": newest - DAY_US, "hi": newest}).mappings().one()
+    assert key == ["store_key", "ts_us"]
+    assert bounds is not None and all(b % DAY_US == 0 for b in bounds)
+    days = {b // DAY_US for b in bounds}
+    assert set(range(oldest // DAY_US, newest // DAY_US + 2)) <= days  # every day of polls has its partition
+    assert plan["key"] == "PRIMARY" and plan["type"] == "range"
+    assert len(plan["partitions"].split(",")) <= 2
+    engine.dispose()
+
+
+@pytest.mark.mysql
+def test_mysql_database_of_the_last_release_is_converted_in_place(mysql_url: str, tmp_path: Path) -> None:
+    engine = make_engine(mysql_url)
+    init_schema(engine)
+    load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(4)))
+    before = _all_polls(engine)
+    with engine.begin() as conn:  # the last release's layout: time-first key, one partition-less table
+        conn.execute(text("ALTER TABLE polls REMOVE PARTITIONING"))
+        conn.execute(text("ALTER TABLE polls DROP PRIMARY KEY, ADD PRIMARY KEY (ts_us, store_key)"))
+        conn.execute(text("DELETE FROM poll_bounds"))
+    with read_tx(engine) as conn:
+        assert poll_layout.partition_bounds(conn) is None
+    init_schema(engine)
+    with read_tx(engine) as conn:
+        assert poll_layout.partition_bounds(conn)
+        assert store_data.latest_poll_us(conn) == max(ts for _, ts, _ in before)
+    assert _all_polls(engine) == before
+    init_schema(engine)  # idempotent
+    assert _all_polls(engine) == before
+    engine.dispose()
+
+
+@pytest.mark.mysql
+def test_mysql_partitions_are_made_ahead_and_retention_drops_whole_days(mysql_url: str, tmp_path: Path) -> None:
+    engine = make_engine(mysql_url)
+    init_schema(engine)
+    load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(20)))
+    today = int(datetime.now(timezone.utc).timestamp()) * 1_000_000 // DAY_US
+    with read_tx(engine) as conn:
+        days = {b // DAY_US for b in poll_layout.partition_bounds(conn) or []}
+    assert set(range(today, today + poll_layout.AHEAD_DAYS + 1)) <= days
+    before = _all_polls(engine)
+    with read_tx(engine) as conn:
+        cutoff = retention.retention_cutoff(conn, 7)
+    pruned = retention.prune_polls(engine, 7)
+    after = _all_polls(engine)
+    assert after == [p for p in before if p[1] >= cutoff]  # exactly the polls before the cutoff are gone
+    assert pruned == len(before) - len(after) > 0
+    with read_tx(engine) as conn:
+        bounds = poll_layout.partition_bounds(conn) or []
+        firsts = dict(conn.execute(text("SELECT id, first_poll_us FROM stores")).all())
+    assert min(bounds) > cutoff - DAY_US  # the old days went as partitions
+    for key, first in firsts.items():
+        assert first == min(ts for k, ts, _ in after if k == key)
+    engine.dispose()
+
+
+def test_the_newest_poll_follows_an_undone_line(database_url: str, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    init_schema(engine)
+    load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(2)))
+    with write_tx(engine) as conn:
+        newest = store_data.latest_poll_us(conn)
+        key, ts = conn.execute(text("SELECT store_key, ts_us FROM polls WHERE ts_us = :t"), {"t": newest}).one()
+        store_writes.delete_poll(conn, int(key), int(ts))
+        assert store_data.latest_poll_us(conn) == conn.execute(text("SELECT MAX(ts_us) FROM polls")).scalar() < newest
+    engine.dispose()
+
+
+def test_sqlite_reads_one_store_from_its_covering_index(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_schema(engine)
+    load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(3)))
+    with write_tx(engine) as conn:  # a database of the last release: no store index
+        conn.exec_driver_sql(f"DROP INDEX {poll_layout.STORE_INDEX}")
+    init_schema(engine)
+    with read_tx(engine) as conn:
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM polls {poll_layout.store_index_hint(conn)} "
+            "WHERE ts_us >= 0 AND ts_us <= 1 AND store_key IN (1, 2)").all())
+        newest = store_data.latest_poll_us(conn)
+        whole = read_report_inputs(conn, newest, 2 * DAY_US)
+        some = read_report_inputs(conn, newest, 2 * DAY_US, ["s1", "s3"])
+    assert "COVERING INDEX" in plan and poll_layout.STORE_INDEX in plan
+    mine = whole.polls[np.isin(whole.polls["store"], some.stores["store"])]
+    key = ["store", "ts_us"]
+    assert mine.sort_values(key).reset_index(drop=True).equals(some.polls.sort_values(key).reset_index(drop=True))
+    engine.dispose()
