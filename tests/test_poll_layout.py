@@ -31,7 +31,7 @@ def _polls(days: int, stores: int = 4) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _all_polls(engine) -> list[tuple[int, int, int]]:  # noqa: ANN001
+def _all_polls(engine) -> list[tuple[int, int, int]]:
     with read_tx(engine) as conn:
         return sorted(tuple(int(v) for v in row) for row in conn.execute(
             text("SELECT store_key, ts_us, active FROM polls")).all())
