@@ -125,6 +125,11 @@ def test_ndjson_lines_are_polls_and_a_bad_line_is_rejected_alone(client, runtime
     assert answer["rejected"][0]["reason"].startswith("line is not valid JSON")
     assert answer["rejected"][1]["reason"] == "not a poll object (a JSON array)"
     assert len(stored_polls(runtime.engine)) == 2
+    # A line separator inside a JSON string does not end the line (only LF does).
+    line = json.dumps(poll("c\u2028d", "active", "2023-01-22 12:00:00"), ensure_ascii=False)
+    response = client.post("/polls", data=line.encode("utf-8"), content_type="application/x-ndjson")
+    assert response.get_json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    assert ("c\u2028d", us("2023-01-22 12:00:00"), 1) in stored_polls(runtime.engine)
 
 
 @pytest.mark.parametrize("body, content_type, message", [

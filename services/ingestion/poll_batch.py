@@ -76,7 +76,9 @@ def parse_ndjson(raw: bytes, now_us: int) -> ParsedPolls:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("the body is not UTF-8 text") from None
-    lines = text.splitlines()
+    # Only LF (and CR LF) end a line: splitlines() would also cut at U+2028 and the like, which a
+    # JSON string may hold as they are.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     numbers = [n for n, line in enumerate(lines) if line.strip()]
     _check_count(len(numbers))
     items: list[Any] = []
