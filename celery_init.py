@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_init, worker_process_init
+from celery.signals import setup_logging, worker_init, worker_process_init
 from flask import Flask
 
 from config import Config
@@ -31,6 +31,14 @@ def celery_init_app(app: Flask, config: Config) -> Celery:
     def run_report_task(report_id: str, shard: int) -> None:
         """One shard of one report; all its state is in the database."""
         runtime_of().runner.run_task(report_id, shard)
+
+    if config.log_format == "json":
+        @setup_logging.connect(weak=False)
+        def _json_logs(**_kwargs: Any) -> None:
+            # Connected, this replaces Celery's own logging set-up: one JSON object per line.
+            from services.log_format import configure_logging
+
+            configure_logging("json")
 
     @worker_init.connect(weak=False)
     def _serve_metrics(**_kwargs: Any) -> None:

@@ -158,7 +158,7 @@ def test_metrics_under_two_gunicorn_workers_sum_both(database_url: str, tmp_path
     env = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "PROMETHEUS_MULTIPROC_DIR")}
     env.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), DATABASE_URL=database_url,
                CSV_DIR=str(write_inputs(tmp_path / "csv")), REPORT_DIR=str(tmp_path / "reports"),
-               RELOAD_INTERVAL_SECONDS="0", HOST="127.0.0.1")
+               RELOAD_INTERVAL_SECONDS="0", HOST="127.0.0.1", LOG_FORMAT="json")
     # Files an earlier run left behind: the first process of the next run must drop them.
     earlier_run = "from services.metrics import POLLS_INGESTED; POLLS_INGESTED.inc(1000)"
     stale = subprocess.run([sys.executable, "-c", earlier_run],
@@ -200,6 +200,10 @@ def test_metrics_under_two_gunicorn_workers_sum_both(database_url: str, tmp_path
             assert status == 200
             assert sample(text, "store_monitor_http_requests_total", HEALTH) == sent
             assert sample(text, "store_monitor_polls_ingested_total") == 0  # the stale run's 1000 are gone
+        # The workers' own log lines are JSON (gunicorn.conf.py set LOG_FORMAT up in the master).
+        lines = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines()
+                 if line.startswith("{")]
+        assert any(line["logger"] == "store_monitor.http" and line.get("request_id") for line in lines)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -219,7 +223,7 @@ def test_a_prefork_celery_worker_serves_the_sum_of_its_children(mysql_url: str, 
     port = free_port()
     env = {"DATABASE_URL": mysql_url, "REPORT_BACKEND": "celery", "BROKER_URL": broker_url, "REPORT_SHARDS": "2",
            "CSV_DIR": str(tmp_path / "none"), "REPORT_DIR": str(tmp_path / "unused"), "HOST": "127.0.0.1",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"), "METRICS_PORT": str(port)}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"), "METRICS_PORT": str(port), "LOG_FORMAT": "json"}
     api = create_app(Config(database_url=mysql_url, csv_dir=tmp_path / "none", report_dir=tmp_path / "unused",
                             reload_interval_seconds=0, report_backend="celery", broker_url=broker_url, report_shards=2))
     worker = Worker(env, tmp_path / "worker.log", f"metrics-{os.getpid()}")
@@ -237,6 +241,10 @@ def test_a_prefork_celery_worker_serves_the_sum_of_its_children(mysql_url: str, 
         counted = _count_per_process(tmp_path / "prometheus", "store_monitor_reports_total", {"status": "complete"})
         # Counted by a pool process (not the main one, which ran no task), and served by the main.
         assert sum(counted.values()) == 1 and counted.get(worker.proc.pid, 0) == 0
+        # LOG_FORMAT=json: the log lines (not Celery's start-up banner, printed) are JSON objects.
+        logged = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines()
+                  if line.startswith("{")]
+        assert any(line["logger"].startswith("services.jobs") for line in logged)
     finally:
         worker.kill()
         runtime_of(api).close()
