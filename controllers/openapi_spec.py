@@ -98,3 +98,7 @@ PATHS: dict[str, dict[str, Any]] = {
                       **errors("401", "403")},
     }},
 }
+
+from controllers.openapi_live import LIVE_PATHS  # noqa: E402  (SPEC 10: status, alerts, events)
+
+PATHS.update(LIVE_PATHS)
