@@ -41,6 +41,7 @@ class Runtime:
     delivery_worker: DeliveryWorker
     live: LiveEvaluator  # SPEC 10: live status, store transitions and alert events
     schema_ready: bool = False
+    schema_revisions: tuple[str | None, str] | None = None  # what this process's start-up migration did
     _schema_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -91,7 +92,7 @@ class Runtime:
             return
         with self._schema_lock:
             if not self.schema_ready:
-                init_schema(self.engine)
+                self.schema_revisions = init_schema(self.engine)
                 self.schema_ready = True
 
     def start_background(self) -> None:

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import DBAPIError
 
 from runtime import runtime_of
-from services.schema_migrations import new_revision, schema_revisions, upgrade_schema
+from services.schema_migrations import new_revision, schema_revisions
 
 db_cli = AppGroup("db", help="The database schema: Alembic migrations (models/migrations/).")
 
@@ -17,11 +17,13 @@ def upgrade() -> None:
     """Bring the database to the newest schema revision, keeping every row."""
     runtime = runtime_of()
     try:
-        before, after = upgrade_schema(runtime.engine)
+        runtime.ensure_schema()  # done when the app was built, unless the database was away then
     except DBAPIError as exc:
         raise click.ClickException(f"database error: {exc.orig}") from exc
     finally:
         runtime.engine.dispose()
+    assert runtime.schema_revisions is not None
+    before, after = runtime.schema_revisions
     if before == after:
         click.echo(f"database schema at {after} (nothing to do)")
     else:

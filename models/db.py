@@ -15,7 +15,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from models.base import Base
+from models.base import Base  # noqa: F401  (re-exported with every table registered: migrations use it)
 from models.poll_layout import ensure_layout
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
 from models import loads  # noqa: F401  (load bookkeeping tables)
@@ -24,7 +24,7 @@ from models import deliveries, schedules  # noqa: F401,E402  (SPEC 7 tables; the
 from models import api_keys  # noqa: F401  (SPEC 8)
 from models import closure_tables, live_tables  # noqa: F401  (SPEC 9, 10)
 from models import live_state  # noqa: F401  (SPEC 10: live status and alerts)
-from models.schema import migrate  # noqa: E402  (after the tables: migrations compare with them)
+from models.schema import migrate  # after the tables: migrations compare with them
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +160,9 @@ SCHEMA_ATTEMPTS = 5
 SCHEMA_LOCK_WAIT_SECONDS = 600  # a migration that builds an index on a big polls table takes minutes
 
 
-def init_schema(engine: Engine) -> None:
+def init_schema(engine: Engine) -> tuple[str | None, str]:
     """Create or migrate the schema to the newest revision (models/schema.py); safe when several
-    processes start together.
+    processes start together. Returns the revisions (before, after).
 
     MySQL: a named server lock, held on the migration connection, serialises the migrations
     (each DDL commits on its own, so a transaction cannot): the first process migrates, the
@@ -174,7 +174,7 @@ def init_schema(engine: Engine) -> None:
         try:
             if is_sqlite(engine):
                 with write_tx(engine) as conn:
-                    migrate(conn)
+                    revisions = migrate(conn)
                     ensure_layout(conn)
             elif engine.dialect.name in ("mysql", "mariadb"):
                 with engine.connect() as conn:
@@ -184,7 +184,7 @@ def init_schema(engine: Engine) -> None:
                         if got != 1:
                             raise RuntimeError(f"another process held the schema lock for {SCHEMA_LOCK_WAIT_SECONDS}s")
                         conn.commit()  # DDL commits on its own in MySQL: no transaction to keep open
-                        migrate(conn)
+                        revisions = migrate(conn)
                         ensure_layout(conn)
                         conn.commit()
                     finally:
@@ -192,14 +192,16 @@ def init_schema(engine: Engine) -> None:
                             conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": _schema_lock_name(engine)})
                             conn.commit()
             else:
-                Base.metadata.create_all(engine)
-            return
+                with engine.begin() as conn:
+                    revisions = migrate(conn)
+            return revisions
         except Exception as exc:  # wrapped DB-API errors, or sqlite3's own from the connect hook
             reason = getattr(exc, "orig", None) or exc
             message = str(reason).lower()
             if attempt == SCHEMA_ATTEMPTS or not ("already exists" in message or "locked" in message):
                 raise
             log.info("schema creation raced with another process (%s): checking again", reason)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _schema_lock_name(engine: Engine) -> str:

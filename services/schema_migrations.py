@@ -1,11 +1,10 @@
-"""The operator's view of the schema's version: upgrade it now, say where it stands, or (a
-developer) write the next revision."""
+"""The operator's view of the schema's version: where it stands, or (a developer) the next
+revision. Upgrading is `Runtime.ensure_schema` (every start, and `flask --app app db upgrade`)."""
 from __future__ import annotations
 
 from alembic import command
 from sqlalchemy import Engine
 
-from models.db import init_schema
 from models.schema import alembic_config, current_revision, head_revision
 
 
@@ -13,14 +12,6 @@ def schema_revisions(engine: Engine) -> tuple[str | None, str]:
     """(the revision the database is at, None before migrations; the newest this code knows)."""
     with engine.connect() as conn:
         return current_revision(conn), head_revision()
-
-
-def upgrade_schema(engine: Engine) -> tuple[str | None, str | None]:
-    """Migrate the database to the newest revision under the migration lock; (before, after)."""
-    before, _head = schema_revisions(engine)
-    init_schema(engine)
-    after, _head = schema_revisions(engine)
-    return before, after
 
 
 def new_revision(engine: Engine, message: str, autogenerate: bool, rev_id: str | None = None) -> str:
