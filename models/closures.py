@@ -30,18 +30,19 @@ def new_closure_id() -> str:
 
 
 def read_closures(
-    conn: Connection, lo_us: int, hi_us: int, store_keys: Sequence[int] | np.ndarray | None = None
+    conn: Connection, lo_us: int, hi_us: int, store_keys: Sequence[int] | np.ndarray | None = None,
+    store_ids: bool = True,
 ) -> pd.DataFrame:
     """Closures overlapping [lo_us, hi_us) of the given store keys (None: every store).
 
     Columns: store (store_id text), start_us, end_us (UTC epoch µs, [start, end)), reason (None
     when not given), closure_id, and store_key (the integer key the report inputs use), sorted
-    by store_key then start.
+    by store_key then start. With `store_ids=False` (the report inputs, keyed by store key) the
+    stores table is not joined and `store` holds the key too.
     """
-    sql = (
-        "SELECT c.store_key, s.store_id, c.start_us, c.end_us, c.reason, c.id FROM closures c "
-        "JOIN stores s ON s.id = c.store_key WHERE c.end_us > {m} AND c.start_us < {m}"
-    ).format(m=placeholders(conn, 1))
+    store_column, join = ("s.store_id", " JOIN stores s ON s.id = c.store_key") if store_ids else ("c.store_key", "")
+    sql = (f"SELECT c.store_key, {store_column}, c.start_us, c.end_us, c.reason, c.id FROM closures c{join} "
+           "WHERE c.end_us > {m} AND c.start_us < {m}").format(m=placeholders(conn, 1))
     bounds = [int(lo_us), int(hi_us)]
     rows: list[tuple] = []
     cursor = conn.connection.cursor()
@@ -57,13 +58,18 @@ def read_closures(
                 rows.extend(cursor.fetchall())
     finally:
         cursor.close()
-    frame = pd.DataFrame.from_records(rows, columns=["store_key", "store", "start_us", "end_us", "reason",
-                                                     "closure_id"])
-    frame = frame.astype({"store_key": np.int64, "start_us": np.int64, "end_us": np.int64, "store": object,
-                          "reason": object, "closure_id": object})
-    frame["reason"] = frame["reason"].where(frame["reason"].notna(), None)
-    frame = frame.sort_values(["store_key", "start_us", "end_us", "closure_id"], ignore_index=True)
-    return frame[[*COLUMNS, "store_key"]]
+    # Column by column (a few closures per store of a fleet: no per-cell pandas work).
+    key = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    start = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    end = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+    order = np.lexsort((end, start, key))
+    def texts(column: int) -> pd.Series:  # object dtype: a missing reason stays None, not NaN
+        return pd.Series([rows[i][column] for i in order], dtype=object)
+
+    return pd.DataFrame({
+        "store": texts(1) if store_ids else key[order], "start_us": start[order], "end_us": end[order],
+        "reason": texts(4), "closure_id": texts(5), "store_key": key[order],
+    })
 
 
 def empty_closures() -> pd.DataFrame:

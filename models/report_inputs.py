@@ -158,8 +158,7 @@ _CLOSURE_MARGIN_US = 2 * 86_400_000_000  # the engine's business hours reach a d
 def report_closures(conn: Connection, lo_us: int, keys: Sequence[int] | None) -> pd.DataFrame:
     """The closures a report on polls from `lo_us` on can meet (any later now), keyed like the
     other inputs: `store` holds the store key."""
-    frame = read_closures(conn, lo_us - _CLOSURE_MARGIN_US, 2**62, keys)
-    return frame.assign(store=frame["store_key"].to_numpy(dtype=np.int64)).drop(columns=["store_key"])
+    return read_closures(conn, lo_us - _CLOSURE_MARGIN_US, 2**62, keys, store_ids=False).drop(columns=["store_key"])
 
 
 def _fetch_frame(conn: Connection, sql: str, where: Filter, columns: list[str]) -> pd.DataFrame:

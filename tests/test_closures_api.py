@@ -46,6 +46,10 @@ def test_add_list_and_remove(client, loaded: Path) -> None:
     assert second.status_code == 201 and second.get_json() == {
         "closure_id": second.get_json()["closure_id"], "start": "2023-12-31T22:00:00Z", "end": "2024-01-01T04:30:00Z",
         "reason": None}
+    # The availability JSON lists it clipped to the range, a missing reason as null.
+    around = client.get("/stores/ny/availability?from=2023-12-31T00:00:00Z&to=2024-01-01T00:00:00Z")
+    assert around.status_code == 200 and around.get_json()["closures"] == [
+        {"start": "2023-12-31T22:00:00Z", "end": "2024-01-01T00:00:00Z", "reason": None}]
     listed = client.get("/stores/ny/closures")
     assert listed.status_code == 200
     answer = listed.get_json()

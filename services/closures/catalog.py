@@ -57,7 +57,8 @@ def list_closures(engine: Engine, principal: Principal, store_id: str, query: Cl
         "store_id": store_id,
         "timezone": zone,
         "closures": [
-            {"closure_id": cid, "start": _z(start), "end": _z(end), "reason": reason,
+            {"closure_id": cid, "start": _z(start), "end": _z(end),
+             "reason": reason if isinstance(reason, str) else None,
              "start_local": _local(start, tz), "end_local": _local(end, tz), "source": sources.get(cid)}
             for cid, start, end, reason in zip(frame["closure_id"], frame["start_us"].tolist(),
                                                frame["end_us"].tolist(), frame["reason"])

@@ -167,7 +167,7 @@ def closures_in_range(data: RangeData, key: int) -> list[dict[str, Any]]:
     start, end = np.maximum(start[mine], data.from_us), np.minimum(end[mine], data.to_us)
     reasons = frame["reason"].to_numpy(dtype=object)[mine]
     order = np.lexsort((end, start))
-    return [{"start": s, "end": e, "reason": r}
+    return [{"start": s, "end": e, "reason": r if isinstance(r, str) else None}
             for s, e, r in zip(format_instants(start[order]), format_instants(end[order]), reasons[order])]
 
 
