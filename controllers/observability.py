@@ -71,4 +71,7 @@ def register_observability(app: Flask) -> None:
             metrics.HTTP_IN_PROGRESS.dec()
         token = g.pop("request_id_token", None)
         if token is not None:
-            REQUEST_ID.reset(token)
+            try:
+                REQUEST_ID.reset(token)
+            except ValueError:  # a streamed answer ending in another context than it began
+                REQUEST_ID.set(None)
