@@ -34,6 +34,8 @@ Named parts (--part, repeatable; default: all of them, `core` being the scales a
   fleet    issue 15 (a): 1× and 10× stores: load, report (threads, celery 2 workers), growth
   history  issue 15 (b): 400 stores with 8 and 370 days: standard report, 366-day range
   size     issue 15 (c): database size per million polls, SQLite and MySQL
+  closures issue 20: the ranges data with one closure per store (a public holiday each): standard
+           report and 30-day range against the same data without closures
   live     issue 19: POST /polls and broker consumer rates into SQLite and MySQL, reports meanwhile
 Each part writes its section to <workdir>/sections-<size>/<part>.md; --out is put together from
 every section there, so a part re-run alone replaces only its own section. --tiny runs the parts

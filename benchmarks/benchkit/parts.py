@@ -9,6 +9,7 @@ import urllib.error
 from dataclasses import dataclass
 from typing import Callable
 
+from benchkit.closures_part import part_closures
 from benchkit.cluster import Workers
 from benchkit.live import part_live
 from benchkit.measure import run_measured
@@ -382,6 +383,8 @@ PARTS = (
     Part("fleet", "Issue 15 (a): 1× and 10× stores", part_fleet, "~25"),
     Part("history", "Issue 15 (b): 400 stores, 8 and 370 days of polls", part_history, "~8"),
     Part("size", "Issue 15 (c): database size per million polls", part_size, "~2"),
+    Part("closures", "Issue 20: one planned closure per store — standard report and 30-day range", part_closures,
+         "~8"),
     Part("storage", "Issue 22: storage that scales out — availability, shard reads, pruning", part_storage, "~10"),
     Part("live", "Issue 19: live polls — POST /polls and the broker consumer, reports meanwhile", part_live, "~6"),
 )
