@@ -14,6 +14,10 @@ from pydantic import BaseModel
 
 from controllers.openapi_spec import JSON, _error, _json, _path, _query, errors, model_ref
 from services.contract import Contract
+from services.contract.answers import (
+    Availability, ReportList, ReportStarted, ReportState, ReportSummary, Schedule, ScheduleCreated,
+    ScheduleDeleted, ScheduleList,
+)
 from services.contract.closures import ClosureQuery, NewClosure
 from services.contract.reports import AvailabilityQuery, RecentReportsQuery, TriggerRequest
 from services.contract.schedules import ScheduleRequest
@@ -54,7 +58,7 @@ def _ref(target: str | type[BaseModel]) -> dict[str, str]:
 
 REPORT_ANSWER = {
     "description": "Running or Failed (JSON), or the finished report (CSV, `X-Report-Status: Complete`)",
-    "content": {JSON: {"schema": _ref("ReportState")}, "text/csv": {"schema": {"type": "string"}}},
+    "content": {JSON: {"schema": _ref(ReportState)}, "text/csv": {"schema": {"type": "string"}}},
 }
 GONE = {"410": _error("The finished report's file is gone")}
 REPORT_ID = _path("report_id", "A report id from /trigger_report")
@@ -64,7 +68,7 @@ STORE_ID = {**_path("store_id", "The store"), "schema": {"type": "string", "minL
 TRIGGER = dict(
     summary="Start a report in the background (rate limited); a range report with from/to/last_hours",
     tags=("reports",), query=TriggerRequest,
-    responses={"202": _json("Started", _ref("ReportStarted")), **errors("400", "401", "403", "413", "429", "503")},
+    responses={"202": _json("Started", _ref(ReportStarted)), **errors("400", "401", "403", "413", "429", "503")},
 )
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -91,15 +95,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         responses={"200": REPORT_ANSWER, **errors("401", "404", "503"), **GONE}),
     ("/reports", "get"): Route(
         "Recent reports (an owner key: only its own)", ("reports",), query=RecentReportsQuery,
-        responses={"200": _json("Newest first", {"type": "object", "required": ["reports"], "properties": {
-            "reports": {"type": "array", "items": _ref("ReportSummary")}}}), **errors("400", "401", "503")}),
+        responses={"200": _json("Newest first", _ref(ReportList)), **errors("400", "401", "503")}),
     ("/reports/{report_id}", "get"): Route(
         "A report's parameters, timings and webhook deliveries", ("reports",), parameters=(REPORT_ID,),
-        responses={"200": _json("The report", _ref("ReportSummary")), **errors("401", "404", "503")}),
+        responses={"200": _json("The report", _ref(ReportSummary)), **errors("401", "404", "503")}),
     ("/stores/{store_id}/availability", "get"): Route(
         "Totals, incidents and days of one store over a range (SPEC 5)", ("availability",),
         parameters=(STORE_ID,), query=AvailabilityQuery,
-        responses={"200": _json("Availability", _ref("Availability")), **errors("400", "401", "404", "503")}),
+        responses={"200": _json("Availability", _ref(Availability)), **errors("400", "401", "404", "503")}),
     ("/stores/{store_id}/closures", "post"): Route(
         "Declare a planned closure of the store (SPEC 9): local times or instants", ("closures",),
         parameters=(STORE_ID,), body=NewClosure, body_required=True,
@@ -114,20 +117,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         responses={"204": {"description": "Removed"}, **errors("400", "401", "403", "404", "503")}),
     ("/schedules", "get"): Route(
         "Schedules (an owner key: only its own)", ("schedules",),
-        responses={"200": _json("Schedules", {"type": "object", "required": ["schedules"], "properties": {
-            "schedules": {"type": "array", "items": _ref("Schedule")}}}), **errors("401", "503")}),
+        responses={"200": _json("Schedules", _ref(ScheduleList)), **errors("401", "503")}),
     ("/schedules", "post"): Route(
         "Create a schedule (rate limited, SPEC 7)", ("schedules",), body=ScheduleRequest, body_required=True,
-        responses={"201": _json("Created", {"type": "object", "required": ["schedule_id"],
-                                            "properties": {"schedule_id": {"type": "string"}}}),
+        responses={"201": _json("Created", _ref(ScheduleCreated)),
                    **errors("400", "401", "403", "413", "429", "503")}),
     ("/schedules/{schedule_id}", "get"): Route(
         "A schedule with its last and next run and recent reports", ("schedules",), parameters=(SCHEDULE_ID,),
-        responses={"200": _json("The schedule", _ref("Schedule")), **errors("401", "404", "503")}),
+        responses={"200": _json("The schedule", _ref(Schedule)), **errors("401", "404", "503")}),
     ("/schedules/{schedule_id}", "delete"): Route(
         "Delete a schedule", ("schedules",), parameters=(SCHEDULE_ID,),
-        responses={"200": _json("Deleted", {"type": "object", "required": ["schedule_id", "deleted"], "properties": {
-            "schedule_id": {"type": "string"}, "deleted": {"const": True}}}), **errors("401", "404", "503")}),
+        responses={"200": _json("Deleted", _ref(ScheduleDeleted)), **errors("401", "404", "503")}),
 }
 
 _ANNOTATIONS = ("title", "default")
