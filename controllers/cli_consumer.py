@@ -7,12 +7,10 @@ from typing import Any
 
 import click
 from flask import Flask
-from sqlalchemy.exc import DBAPIError
 
+from controllers.cli_errors import service_errors
 from controllers.cli_output import start_command
-from models.db import describe_database_error
 from runtime import runtime_of
-from services.errors import ServiceError
 from services.ingestion.consumer import ConsumerSettings, PollConsumer
 
 
@@ -34,16 +32,12 @@ def register_consumer_cli(app: Flask) -> None:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        try:
+        with service_errors():
             runtime.ensure_schema()
             consumer = PollConsumer(runtime.engine, config.poll_broker_url or config.broker_url,
                                     queue or config.poll_queue, runtime.clock,
                                     ConsumerSettings(batch_messages=batch_messages))
             stats = consumer.run(stop)
-        except ServiceError as exc:
-            raise click.ClickException(exc.message) from None
-        except DBAPIError as exc:
-            raise click.ClickException(describe_database_error(config.database_url, exc, detail=True)) from None
         click.echo(f"stopped: {stats.messages} messages, {stats.polls_accepted} polls accepted, "
                    f"{stats.polls_duplicate} duplicates, {stats.polls_rejected} rejected, "
                    f"{stats.dead_lettered} messages to the rejected queue")

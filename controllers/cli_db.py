@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.exc import DBAPIError
 
+from controllers.cli_errors import service_errors
 from runtime import runtime_of
 from services.schema_migrations import new_revision, schema_revisions
 
@@ -17,9 +17,8 @@ def upgrade() -> None:
     """Bring the database to the newest schema revision, keeping every row."""
     runtime = runtime_of()
     try:
-        runtime.ensure_schema()  # done when the app was built, unless the database was away then
-    except DBAPIError as exc:
-        raise click.ClickException(f"database error: {exc.orig}") from exc
+        with service_errors():
+            runtime.ensure_schema()  # done when the app was built, unless the database was away then
     finally:
         runtime.engine.dispose()
     assert runtime.schema_revisions is not None
@@ -35,9 +34,8 @@ def current() -> None:
     """Print the database's schema revision and the newest one; exit 1 when they differ."""
     runtime = runtime_of()
     try:
-        revision, head = schema_revisions(runtime.engine)
-    except DBAPIError as exc:
-        raise click.ClickException(f"database error: {exc.orig}") from exc
+        with service_errors():
+            revision, head = schema_revisions(runtime.engine)
     finally:
         runtime.engine.dispose()
     click.echo(f"database {revision or 'unversioned'}, newest {head}")
