@@ -42,7 +42,8 @@ def test_add_list_and_remove(client, loaded: Path) -> None:
     assert body["start"] == "2023-12-25T05:00:00Z" == utc_z("2023-12-25 00:00", "America/New_York")
     assert body["end"] == "2023-12-26T05:00:00Z" and body["reason"] == "Christmas"
     # Instants, with Z or an offset; no reason at all.
-    second = client.post("/stores/ny/closures", json={"start": "2023-12-31T22:00:00Z", "end": "2024-01-01T03:30-01:00"})
+    second = client.post("/stores/ny/closures", json={"start": "2023-12-31T22:00:00Z", "end": "2024-01-01T03:30-01:00",
+                                                      "reason": None})
     assert second.status_code == 201 and second.get_json() == {
         "closure_id": second.get_json()["closure_id"], "start": "2023-12-31T22:00:00Z", "end": "2024-01-01T04:30:00Z",
         "reason": None}

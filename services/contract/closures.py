@@ -86,7 +86,8 @@ class NewClosure(Contract):
 
     start: Bound = Field(description="Start of the closure (included)")
     end: Bound = Field(description="End of the closure (excluded)")
-    reason: str = Field(None, max_length=MAX_REASON_CHARS, description="Free text, at most 200 characters")
+    reason: str | None = Field(None, max_length=MAX_REASON_CHARS,
+                               description="Free text, at most 200 characters (null or empty: none)")
 
     @field_validator("reason", mode="before")
     @classmethod
