@@ -53,8 +53,10 @@ def test_every_interface_refuses_the_same_values(app, client, runtime, tmp_path:
 def test_whole_hours_in_any_spelling_and_one_stored_form(client, runtime) -> None:
     load_directory(runtime.engine, SPEC_EXAMPLES / "ex7")
     stored = []
-    for sent in ({"json": {"last_hours": 24, "store_id": "r1"}}, {"json": {"last_hours": 24.0, "store_ids": ["r1"]}},
-                 {"query_string": {"last_hours": "24", "store_id": "r1"}}, {"data": {"last_hours": " 24 ", "store_id": "r1"}}):
+    for sent in ({"json": {"last_hours": 24, "store_id": "r1"}},
+                 {"json": {"last_hours": 24.0, "store_ids": ["r1"]}},
+                 {"query_string": {"last_hours": "24", "store_id": "r1"}},
+                 {"data": {"last_hours": " 24 ", "store_id": "r1"}}):
         answer = client.post("/trigger_report", **sent)
         assert answer.status_code == 202, answer.get_json()
         summary = client.get(f"/reports/{answer.get_json()['report_id']}").get_json()

@@ -136,7 +136,7 @@ class AvailabilityQuery(RangeRequest):
 
 
 def _merge_store_ids(data: Any) -> Any:
-    """`store_id` and its undocumented twin `store_ids`, each a string or a list, as one list."""
+    """`store_id` and its other name `store_ids`, each a string or a list, as one list."""
     if not isinstance(data, Mapping) or ("store_id" not in data and "store_ids" not in data):
         return data
     merged: list[Any] = []
