@@ -162,14 +162,6 @@ def write_states(conn: Connection, frame: pd.DataFrame) -> None:
     _upsert(conn, "live_store_state", columns, ["store_key"], rows)
 
 
-def write_statuses(conn: Connection, stores: np.ndarray, statuses: np.ndarray, since: np.ndarray) -> None:
-    rows = [(int(st), None if int(si) < 0 else int(si), int(k)) for k, st, si in zip(stores, statuses, since)]
-    if rows:
-        mark = placeholders(conn, 1)
-        executemany(conn, f"UPDATE live_store_state SET status = {mark}, status_since_us = {mark} "
-                          f"WHERE store_key = {mark}", rows)
-
-
 def insert_transitions(conn: Connection, frame: pd.DataFrame, created_us: int) -> None:
     """Rows of `frame` (store, status, at_us, since_us, last_poll_us) appended to the log."""
     if frame.empty:
@@ -303,12 +295,15 @@ def read_alert_states(conn: Connection, alert_ids: Sequence[str], store_keys: Se
 
 
 def write_alert_states(conn: Connection, frame: pd.DataFrame) -> None:
-    """Replace the rows of (alert, store) in `frame`: state 1 (up) deletes the row."""
+    """Replace the rows of (alert, store) in `frame`: state 1 (up) deletes the row. Deletes go by
+    alert and a list of stores (a whole fleet closing at night is a few statements, not one per store)."""
     if frame.empty:
         return
-    mark = placeholders(conn, 1)
-    pairs = [(a, int(s)) for a, s in frame[["alert", "store"]].itertuples(index=False, name=None)]
-    executemany(conn, f"DELETE FROM alert_store_states WHERE alert_id = {mark} AND store_key = {mark}", pairs)
+    for alert_id, stores in frame.groupby("alert", sort=False)["store"]:
+        keys = [int(k) for k in stores.to_numpy()]
+        for lo in range(0, len(keys), _KEYS_PER_QUERY):
+            conn.execute(delete(AlertStoreState).where(AlertStoreState.alert_id == alert_id,
+                                                       AlertStoreState.store_key.in_(keys[lo: lo + _KEYS_PER_QUERY])))
     kept = frame[frame["state"] != 1]
     if len(kept):
         conn.execute(insert(AlertStoreState), [

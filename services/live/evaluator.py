@@ -247,7 +247,9 @@ class LiveEvaluator:
         from_live = np.isin(keys, live_changed["store"].to_numpy(np.int64)) if len(live_changed) else np.zeros(
             len(keys), bool)
         moved = statuses.status != old
-        live_queries.write_statuses(conn, keys[moved], statuses.status[moved], statuses.since_us[moved])
+        if moved.any():  # whole rows, upserted in bulk: the cursor lock keeps them as read
+            live_queries.write_states(conn, states[moved].assign(status=statuses.status[moved],
+                                                                 status_since_us=statuses.since_us[moved]))
         logged = moved & ((old != UNKNOWN) | from_live)
         if logged.any():
             at = np.where(np.isin(statuses.status[logged], [UP, STATUS_CODES["down"]]),
