@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchkit import alert_latency
 from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target
 from benchkit.service import Service
 from benchkit.settings import ROOT, STATUS_FILE, StepError, tail
@@ -52,7 +53,7 @@ def part_live(run: PartRun) -> None:
     for kind in run.kinds():
         table = run.result.table(kind, ("polls/s or s", "peak RSS MB"))
         with run.database(kind, "bench_sm_live") as url:
-            env = run.env(url)
+            env = run.env(url, **alert_latency.SERVICE_ENV)
             loaded = run.step(table, f"load ({kind})",
                               lambda row, env=env, kind=kind: run.load(row, env, data, f"live-{kind.lower()}"))
             if loaded.failed:
@@ -67,8 +68,13 @@ def part_live(run: PartRun) -> None:
                     run, row, service, ids_file, start_us, seconds, kind, reports=False))
                 start_us += 10 ** 12  # other instants: every poll of the next step is new too
                 _ingest_with_reports(run, table, service, ids_file, start_us, seconds, kind, quiet, latest)
-                # Alert latency (helper C): measure it here, while this service runs with live polls
-                # flowing (poll committed → webhook received, median and p99), as rows of `table`.
+                # Alert latency: quiet, then with the live client ingesting meanwhile (polls 100 days before
+                # the newest one: new rows that change no live status, so only the alert's store moves).
+                alert_latency.measure(run, table, service, kind)
+                alert_latency.measure(
+                    run, table, service, kind, "alert latency while ingesting",
+                    during=lambda service=service, kind=kind, latest=latest: _background_ingest(
+                        run, service, ids_file, latest - 100 * 86_400_000_000, seconds, kind))
             except (StepError, OSError, KeyError, ValueError) as exc:
                 table.rows.append(PartRow("service", failed=True, notes=str(exc).splitlines()[0][:200]))
                 run.result.errors.append(f"{kind} service: {exc}\n{tail(service.log_text())}")
@@ -111,6 +117,14 @@ def _client(run: PartRun, service: Service, ids_file: Path, start_us: int, secon
         [run.python, str(ROOT / "benchmarks" / "benchkit" / "live_client.py"), "--url", service.base,
          "--ids", str(ids_file), "--start-us", str(start_us), "--seconds", str(seconds)],
         stdout=subprocess.PIPE, stderr=open(log_path, "w"), text=True, cwd=ROOT)
+
+
+def _background_ingest(run: PartRun, service: Service, ids_file: Path, start_us: int, seconds: float,
+                       kind: str) -> Any:
+    """Start the live client and return what waits for its end."""
+    client = _client(run, service, ids_file, start_us, seconds, f"{kind.lower()}-alerts")
+    _wait_ready(client)
+    return lambda: _finish(client, seconds)
 
 
 def _wait_ready(client: subprocess.Popen[str]) -> None:
