@@ -225,7 +225,19 @@ def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -
     if not bounds:
         return _fetch_slice(conn, lo_us, lo_us - 1, key_filter)
     if key_filter[1]:
-        parts = [_fetch_slice(conn, lo, hi, key_filter, by_store=True) for lo, hi in bounds]
+        keys = sorted(key_filter[1])
+        helper = None
+        if len(keys) >= PARALLEL_MIN_STORES and hi_us - lo_us >= PARALLEL_MIN_SPAN_US and _has_other_connections(conn):
+            # A shard's stores: half of them on a second connection, as the fleet read does.
+            half = keys[: len(keys) // 2]
+            keys = keys[len(keys) // 2:]
+            helper = _SecondReader(conn.engine, snapshot_marker(conn), bounds, ("", half), by_store=True)
+        parts = [_fetch_slice(conn, lo, hi, ("", keys), by_store=True) for lo, hi in bounds]
+        if helper is not None:
+            theirs = helper.result()
+            if theirs is None:
+                theirs = [_fetch_slice(conn, lo, hi, ("", half), by_store=True) for lo, hi in bounds]
+            parts = theirs + parts
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     older: list[tuple[int, int]] = []
     if hi_us - lo_us >= PARALLEL_MIN_SPAN_US and _has_other_connections(conn):
@@ -247,6 +259,7 @@ def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -
 # MariaDB's: two connections reading two halves use both cores. Below a day it is not worth a
 # connection.
 PARALLEL_MIN_SPAN_US = 86_400 * 1_000_000
+PARALLEL_MIN_STORES = 1_000  # a per-store read of fewer stores is too short to share
 
 
 def _has_other_connections(conn: Connection) -> bool:
@@ -267,8 +280,9 @@ class _SecondReader:
     caller then reads those slices itself)."""
 
     def __init__(self, engine: Engine, marker: tuple[int, int | None], bounds: list[tuple[int, int]],
-                 key_filter: Filter) -> None:
+                 key_filter: Filter, by_store: bool = False) -> None:
         self._args = (engine, marker, bounds, key_filter)
+        self._by_store = by_store
         self._parts: list[pd.DataFrame] | None = None
         self._thread = threading.Thread(target=self._run, name="polls-reader", daemon=True)
         self._thread.start()
@@ -281,7 +295,7 @@ class _SecondReader:
                     log.info("polls: the second reader's snapshot differs; read on one connection")
                     return
                 _prepare_session(conn)
-                self._parts = [_fetch_slice(conn, lo, hi, key_filter) for lo, hi in bounds]
+                self._parts = [_fetch_slice(conn, lo, hi, key_filter, self._by_store) for lo, hi in bounds]
         except Exception as exc:  # the caller's own connection reads them instead
             log.warning("polls: second reader failed (%s: %s); read on one connection", type(exc).__name__, exc)
 

@@ -39,11 +39,13 @@ def is_mysql(conn: Connection) -> bool:
 def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.Series:
     """store_id → key for all stores (or just the given ids that exist)."""
     if store_ids is not None:
+        # Given ids (availability, a report shard) are looked up by the unique index, a chunk at a
+        # time, never by reading every store (at 10× the fleet 135k rows cost PyMySQL a second).
         store_ids = list(store_ids)
-    if store_ids is not None and len(store_ids) <= _FEW_IDS:
-        # A few ids (availability, a small shard): looked up by the unique index, not by reading
-        # every store (135k rows at 10× the fleet cost PyMySQL a good part of a second).
-        rows = conn.execute(select(Store.store_id, Store.id).where(Store.store_id.in_(set(store_ids)))).all()
+        wanted_ids = sorted(set(store_ids))
+        rows = [row for first in range(0, len(wanted_ids), _IDS_PER_QUERY) for row in conn.execute(
+            select(Store.store_id, Store.id).where(Store.store_id.in_(wanted_ids[first:first + _IDS_PER_QUERY]))
+        ).all()]
     else:
         rows = conn.execute(select(Store.store_id, Store.id)).all()
     mapping = pd.Series(
@@ -57,7 +59,7 @@ def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.S
     return mapping[mapping.index.intersection(wanted)]
 
 
-_FEW_IDS = 2_000
+_IDS_PER_QUERY = 2_000
 
 
 def count_polls(conn: Connection, lo_us: int | None = None, hi_us: int | None = None) -> int:
