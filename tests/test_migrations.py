@@ -119,6 +119,9 @@ def test_a_last_release_database_is_upgraded_in_place(database_url: str, last_re
             assert "alembic_version" not in inspect(conn).get_table_names()
         before = _row_counts(engine, old_tables)
         assert before["polls"] == 90 and before["stores"] == 3 and before["reports"] == 1
+        with engine.connect() as conn:  # the baseline revision is that release's schema, exactly
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, baseline_metadata()) == []
 
         init_schema(engine)  # the new release starts on it
 
