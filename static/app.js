@@ -124,7 +124,9 @@
     }
     if (els.rangeLastHours.value.trim()) {
       var hours = Number(els.rangeLastHours.value.trim());
-      if (!(hours > 0)) { showError("Last hours: enter a positive number of hours."); els.rangeLastHours.focus(); return; }
+      if (!(Number.isInteger(hours) && hours >= 1 && hours <= 8784)) {
+        showError("Last hours: enter a whole number of hours from 1 to 8784."); els.rangeLastHours.focus(); return;
+      }
       payload.last_hours = hours;
     }
 
