@@ -93,8 +93,9 @@ class RangeRequest(Contract):
     """A range [from, to) of SPEC 5: `from` or `last_hours` (not both), `to` defaulting to now."""
 
     from_: Instant = Field(None, validation_alias="from", serialization_alias="from",
-                           description="Range start (SPEC 5); not with `last_hours`")
-    to: Instant = Field(None, description="Range end, excluded (default: now, the newest poll)")
+                           description="Range start (SPEC 5), ISO-8601 such as 2023-01-25T18:00:00Z "
+                                       "(no offset: UTC), 1970 to 2100; not with `last_hours`")
+    to: Instant = Field(None, description="Range end, excluded, ISO-8601 (default: now, the newest poll)")
     last_hours: LastHours = Field(None, description=f"The range is the N whole hours before `to` "
                                                    f"(1 to {MAX_LAST_HOURS}); not with `from`")
 
@@ -162,7 +163,7 @@ class ReportRequest(RangeRequest):
     store_ids: Annotated[tuple[StoreId, ...], WithJsonSchema(STORE_IDS_SCHEMA)] = Field(
         None, validation_alias=AliasChoices("store_id", "store_ids"), serialization_alias="store_ids",
         description="Only these stores (a string or a list; repeatable in a query); an owner key: only its own")
-    as_of: Instant = Field(None, description="The report's now (default: the newest poll); "
+    as_of: Instant = Field(None, description="The report's now, ISO-8601 (default: the newest poll); "
                                              "not with from, to or last_hours")
 
     @model_validator(mode="before")
