@@ -26,7 +26,8 @@ def upgrade() -> None:
     if before == after:
         click.echo(f"database schema at {after} (nothing to do)")
     else:
-        click.echo(f"database schema upgraded from {before or 'a release before migrations'} to {after}")
+        was = before or "no revision (a new database, or one made before migrations)"
+        click.echo(f"database schema upgraded from {was} to {after}")
 
 
 @db_cli.command("current")
