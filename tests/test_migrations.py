@@ -10,7 +10,6 @@ import subprocess
 import sys
 import io
 import tarfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -181,24 +180,19 @@ def test_the_baseline_and_every_revision_give_the_models_schema(database_url: st
 
 def test_several_processes_starting_together_migrate_once(database_url: str, last_release: Path,
                                                           tmp_path: Path) -> None:
+    """Four processes start on a last-release database at once: one adopts and upgrades it, the
+    others wait for the lock and find it at head."""
     _build_last_release_database(last_release, database_url, tmp_path / "csv")
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        engine = make_engine(database_url)
-        try:
-            init_schema(engine)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            engine.dispose()
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert errors == []
+    start = ("import logging, sys; logging.basicConfig(level=logging.INFO)\n"
+             "from models.db import init_schema, make_engine\n"
+             "engine = make_engine(sys.argv[1]); init_schema(engine); engine.dispose()")
+    env = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
+    processes = [subprocess.Popen([sys.executable, "-c", start, database_url], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(4)]
+    outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, outputs
+    assert sum("made before schema migrations" in output for output in outputs) == 1, outputs
+    assert sum("Running upgrade" in output for output in outputs) == 1, outputs
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
