@@ -14,6 +14,7 @@ Targets (issue 19): ≥ 20,000 polls/s into MySQL; a report while ingesting with
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import signal
@@ -156,12 +157,39 @@ def _rate_row(row: PartRow, answer: dict[str, Any], kind: str, service: Service)
     return rate
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a process has used (0 if it is unknown or gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _mysqld_pid() -> int | None:
+    found = subprocess.run(["pgrep", "-o", "-x", "mariadbd|mysqld"], capture_output=True, text=True)
+    return int(found.stdout.split()[0]) if found.stdout.strip() else None
+
+
 def _ingest(run: PartRun, row: PartRow, service: Service, ids_file: Path, start_us: int, seconds: float,
             kind: str, reports: bool) -> None:
+    """The rate, and the CPU the service and the database server spent per 1,000 polls: on a
+    machine shared with other work the rate says what it got, the CPU what it would need."""
     client = _client(run, service, ids_file, start_us, seconds, f"{kind.lower()}-{'reports' if reports else 'alone'}")
     _wait_ready(client)
+    service_pid = service.proc.pid if service.proc is not None else None
+    mysqld = _mysqld_pid() if kind == "MySQL" else None
+    before = _cpu_seconds(service_pid), _cpu_seconds(mysqld)
     answer = _finish(client, seconds)
+    spent = _cpu_seconds(service_pid) - before[0], _cpu_seconds(mysqld) - before[1]
     _rate_row(row, answer, kind, service)
+    per_k = 1000 / max(1, answer["accepted"])
+    row.notes += f"; CPU per 1,000 polls: service {spent[0] * per_k * 1000:.1f} ms"
+    if mysqld is not None:
+        row.notes += f", MariaDB {spent[1] * per_k * 1000:.1f} ms (all its clients)"
+    row.notes += f"; load average {os.getloadavg()[0]:.1f}"
 
 
 def _ingest_with_reports(run: PartRun, table: Table, service: Service, ids_file: Path, start_us: int,
@@ -193,7 +221,7 @@ def _ingest_with_reports(run: PartRun, table: Table, service: Service, ids_file:
             done.set()
             reporter.join(600)
         _rate_row(row, answer, kind, service)
-        row.notes += f"; {len(times)} reports finished meanwhile"
+        row.notes += f"; {len(times)} reports finished meanwhile; load average {os.getloadavg()[0]:.1f}"
         if failures:
             raise StepError(f"a report failed while ingesting: {failures[0]}")
 
