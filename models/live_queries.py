@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from models import poll_layout
 from models.deliveries import PENDING, Delivery
 from models.live_state import (
-    Alert, AlertEvent, AlertStoreState, LiveCursor, LiveStoreState, StoreTransition,
+    Alert, AlertEvent, AlertStoreState, LiveCursor, StoreTransition,
 )
 from models.live_tables import LiveSequence, PollArrival
 from models.report_inputs import _fetch_hours, _fetch_polls, _prepare_session
@@ -135,7 +135,8 @@ def _upsert(conn: Connection, table: str, columns: list[str], keys: list[str], r
     updates = [c for c in columns if c not in keys]
     if is_mysql(conn):
         sets = ", ".join(f"{c} = VALUES({c})" for c in updates)
-        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders(conn, len(columns))}) ON DUPLICATE KEY UPDATE {sets}"
+        sql = (f"INSERT INTO {table} ({names}) VALUES ({placeholders(conn, len(columns))}) "
+               f"ON DUPLICATE KEY UPDATE {sets}")
     else:
         sets = ", ".join(f"{c} = excluded.{c}" for c in updates)
         sql = (f"INSERT INTO {table} ({names}) VALUES ({placeholders(conn, len(columns))}) "
@@ -200,7 +201,8 @@ def store_ids_of(conn: Connection, keys: Sequence[int]) -> dict[int, str]:
     keys = [int(k) for k in keys]
     for lo in range(0, len(keys), _KEYS_PER_QUERY):
         part = keys[lo: lo + _KEYS_PER_QUERY]
-        result.update({int(k): s for k, s in conn.execute(select(Store.id, Store.store_id).where(Store.id.in_(part))).all()})
+        rows = conn.execute(select(Store.id, Store.store_id).where(Store.id.in_(part))).all()
+        result.update({int(k): s for k, s in rows})
     return result
 
 
@@ -230,12 +232,6 @@ def closures_signature(conn: Connection) -> tuple[int, int, int]:
         "SELECT COUNT(*), COALESCE(SUM(start_us / 1000), 0), COALESCE(SUM(end_us / 1000), 0) "
         "FROM closures").one()
     return int(row[0]), int(row[1]), int(row[2])
-
-
-def store_count(conn: Connection) -> tuple[int, int]:
-    """(number of stores, largest key): tells when stores were added since a cached read."""
-    count, top = conn.execute(select(func.count(), func.max(Store.id))).one()
-    return int(count or 0), int(top or 0)
 
 
 # -- alerts ----------------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ def add_alert(engine: Engine, store_ids: list[str] | None = None, confirm: int =
     alert_id = uuid.uuid4().hex
     with write_tx(engine) as conn:
         conn.execute(insert(Alert).values(
-            id=alert_id, webhook_url="http://127.0.0.1:9/hook", store_ids=None if store_ids is None else json.dumps(store_ids),
+            id=alert_id, webhook_url="http://127.0.0.1:9/hook",
+            store_ids=None if store_ids is None else json.dumps(store_ids),
             confirm_polls=confirm, recover_polls=recover, created_at=datetime.now(timezone.utc), api_key_id=None,
             baselined=False))
     return alert_id
@@ -344,3 +345,15 @@ def test_two_evaluators_raise_each_transition_once(database_url: str, engine: En
     assert queued == sum(per_store.values())
     for e in others:
         e.dispose()
+
+
+def test_a_store_added_after_business_time_was_built_is_open(engine: Engine) -> None:
+    add_hours(engine, "hours", [(0, "09:00", "10:00")], "UTC")
+    clock = Clock("2024-05-01T12:00:00")  # a Wednesday: "hours" is closed
+    live = LiveEvaluator(engine, 120, clock=clock)
+    alert_id = add_alert(engine)
+    live.run_once()
+    poll(engine, "fresh", "2024-05-01T11:59:00", False)  # a new store, without hours: 24×7
+    live.run_once()
+    assert status_of(engine, live, "fresh")["status"] == "down"
+    assert events_of(engine, alert_id) == [("store.down", "2024-05-01T11:59:00")]

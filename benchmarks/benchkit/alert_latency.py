@@ -40,7 +40,7 @@ class _Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 now = time.monotonic()
                 expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -113,7 +113,8 @@ def measure(run: PartRun, table: Table, service: Service, kind: str, label: str 
         median = statistics.median(ordered)
         row.value = f"p99 {p99 * 1000:,.0f} ms"
         row.rss_mb = service.vm("VmHWM")
-        row.notes = (f"{len(samples)} transitions, poll sent → signed webhook received: median {median * 1000:,.0f} ms, "
+        row.notes = (f"{len(samples)} transitions, poll sent → signed webhook received: "
+                     f"median {median * 1000:,.0f} ms, "
                      f"p99 {p99 * 1000:,.0f} ms, max {ordered[-1] * 1000:,.0f} ms")
         row.targets.append(Target(f"p99 < {TARGET_P99_S:g} s", p99 < TARGET_P99_S))
 

@@ -6,9 +6,10 @@ One pass is one write transaction that
 2. folds in what changed since the cursor: the `poll_arrivals` of batches after it (up to the
    last committed batch) and, after a CSV load that changed data, the newest polls of every
    store (a load's polls count for live status too);
-3. computes the live status of the stores whose state changed, or of every store when time alone
-   may have changed some (a store opening or closing, a poll growing stale: the pass knows the
-   next such instant) or the alerts, hours or closures changed;
+3. computes the live status of the stores whose state changed and of those whose next
+   time-driven change has come (a store opening or closing, a poll growing stale: the pass that
+   last evaluated a store noted when that happens next), or of every store when the alerts, hours
+   or closures changed, and every FULL_PASS_SECONDS anyway;
 4. appends status changes to `store_transitions` (what `GET /events` streams), decides each
    alert's announcements, inserts `alert_events` and queues their webhooks in `deliveries`;
 5. advances the cursor, and commits.
@@ -46,7 +47,10 @@ from services.periodic import Periodic
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
-FULL_PASS_SECONDS = 60.0  # a full pass at least this often, whatever the deadlines say
+# Every store is evaluated at least this often (a safety net: between full passes a pass evaluates
+# the stores whose next time-driven change has come, as this process last computed it, and those
+# whose state changed; a full pass over a 135k-store fleet takes about a second).
+FULL_PASS_SECONDS = 300.0
 REFRESH_LOOKBACK_US = 8 * 86_400 * 1_000_000  # polls read after a CSV load: the newest 8 days
 ARRIVALS_KEPT_US = 24 * 3600 * 1_000_000  # contract 3: arrivals older than a day are pruned
 TRANSITIONS_KEPT_US = 7 * 86_400 * 1_000_000
@@ -99,7 +103,8 @@ class LiveEvaluator:
         self.clock = clock
         self.on_delivery_queued = on_delivery_queued
         self.business = BusinessTimeCache()
-        self._deadline_us = -1  # before this instant no store changes status by time alone
+        # store key → the next instant time alone changes its status (opening, closing, growing stale)
+        self._next_change = pd.Series(np.zeros(0, np.int64), index=pd.Index(np.zeros(0, np.int64)))
         self._last_full_us = -1
         self._alert_ids: frozenset[str] | None = None
         self._business_id = 0
@@ -137,7 +142,7 @@ class LiveEvaluator:
             business = self.business.get(conn, now)
             alerts = live_queries.list_alerts(conn)
             alert_ids = frozenset(a.id for a in alerts)
-            full = (now >= self._deadline_us or now - self._last_full_us >= FULL_PASS_SECONDS * 1_000_000
+            full = (self._last_full_us < 0 or now - self._last_full_us >= FULL_PASS_SECONDS * 1_000_000
                     or alert_ids != self._alert_ids or id(business) != self._business_id or load != cursor.load_version)
 
             new_alerts = [a for a in alerts if not a.baselined]
@@ -159,6 +164,9 @@ class LiveEvaluator:
             changed_keys = (np.unique(np.concatenate([c["store"].to_numpy(np.int64) for c in changed]))
                             if changed else np.zeros(0, np.int64))
 
+            if not full:
+                due = self._next_change.index.to_numpy()[self._next_change.to_numpy() <= now]
+                changed_keys = np.union1d(changed_keys, due.astype(np.int64))
             if full or len(changed_keys):
                 result.full = full
                 states = live_queries.read_states(conn, None if full else changed_keys.tolist())
@@ -234,10 +242,11 @@ class LiveEvaluator:
         keys = states["store"].to_numpy(np.int64)
         statuses = live_status(states, business.position(keys, now), now, self.stale_us)
         result.evaluated = len(states)
-        # The next instant time alone changes a status, among the stores just evaluated.
-        upcoming = statuses.changes_us[statuses.changes_us > now]
-        soonest = int(upcoming.min()) if len(upcoming) else now + int(FULL_PASS_SECONDS * 1_000_000)
-        self._deadline_us = soonest if result.full or self._deadline_us < 0 else min(self._deadline_us, soonest)
+        # When time alone will change each evaluated store's status: it is evaluated again then.
+        known = statuses.changes_us > now
+        upcoming = pd.Series(statuses.changes_us[known], index=pd.Index(keys[known]))
+        kept = self._next_change if not result.full else self._next_change.iloc[:0]
+        self._next_change = pd.concat([kept[~kept.index.isin(keys)], upcoming])
         if len(states) == 0:
             return
 

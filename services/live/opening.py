@@ -2,8 +2,8 @@
 
 Business time (hours minus closures, SPEC 2.2 and 9, zones and DST as the reports convert them)
 is computed by services/reports/hours.business_intervals for the whole fleet over a span around
-the current UTC day, and cached until the data, the closures, the set of stores or the day
-changes: a status request or an evaluator pass is then a vectorised `searchsorted`, never a
+the current UTC day, and cached until the hours and zones (a load), the closures or the day
+change: a status request or an evaluator pass is then a vectorised `searchsorted`, never a
 computation per store.
 """
 from __future__ import annotations
@@ -55,7 +55,9 @@ class BusinessTime:
         count = len(store_keys)
         codes = self.keys.get_indexer(store_keys)
         known = codes >= 0
-        is_open = np.zeros(count, dtype=bool)
+        # A store created after this was built has no hours and no closure yet (loading either
+        # rebuilds it): open all the time, like any store without hours rows (SPEC 2.2).
+        is_open = ~known
         opened = np.full(count, -1, dtype=np.int64)
         closed = np.full(count, -1, dtype=np.int64)
         next_change = np.full(count, -1, dtype=np.int64)
@@ -81,7 +83,8 @@ class BusinessTime:
 
 
 class BusinessTimeCache:
-    """The fleet's business time, rebuilt when its inputs or the UTC day change (thread safe)."""
+    """The fleet's business time, rebuilt when hours, zones or closures (a changed load, a closure
+    added or removed) or the UTC day change (thread safe); stores added since are open all the time."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -90,8 +93,7 @@ class BusinessTimeCache:
 
     def get(self, conn: Connection, now_us: int) -> BusinessTime:
         anchor = now_us - now_us % DAY_US
-        key = (live_queries.last_changed_load(conn), *live_queries.closures_signature(conn),
-               *live_queries.store_count(conn), anchor)
+        key = (live_queries.last_changed_load(conn), *live_queries.closures_signature(conn), anchor)
         with self._lock:
             if self._key == key and self._value is not None:
                 return self._value
