@@ -158,3 +158,50 @@ def _first_line_ok(server: ServerProcess) -> bool:
         return response.status == 200 and response.readline().startswith(b"retry:")
     finally:
         conn.close()
+
+
+@pytest.mark.mysql
+def test_two_api_processes_and_two_consumers_raise_each_alert_once(mysql_url: str, tmp_path: Path) -> None:
+    """Polls from RabbitMQ through two `flask consume-polls` processes (which run no evaluator):
+    the evaluators of two API processes find the arrivals in the database and announce each
+    transition once."""
+    from tests.support.broker import (
+        RABBITMQ_URL, ConsumerProcess, delete_queues, publish, rabbitmq_or_fail, unique_queue,
+    )
+
+    rabbitmq_or_fail()
+    queue = unique_queue()
+    stores = ["q1", "q2", "q3", "q4"]
+    servers: list[ServerProcess] = []
+    consumers: list[ConsumerProcess] = []
+    try:
+        with Receiver() as receiver:
+            servers = [ServerProcess(env_for(mysql_url, tmp_path), tmp_path / f"api{i}.log", name=f"api{i}")
+                       for i in range(2)]
+            for server in servers:
+                server.start()
+            consumer_env = {"DATABASE_URL": mysql_url, "POLL_BROKER_URL": RABBITMQ_URL, "POLL_QUEUE": queue,
+                            "RELOAD_INTERVAL_SECONDS": "0"}
+            consumers = [ConsumerProcess(consumer_env, tmp_path / f"consumer{i}.log", "--batch", "1").start()
+                         for i in range(2)]
+            created = servers[1].post("/alerts", json_body={"webhook_url": receiver.url, "store_id": stores})
+            assert created.status == 201, created.body
+            alert_id = created.json()["alert_id"]
+            flips = 4
+            for n in range(flips):
+                status = "inactive" if n % 2 == 0 else "active"
+                publish(queue, [json.dumps({"store_id": s, "status": status, "timestamp_utc": instant(60 - n)})
+                                for s in stores])
+                receiver.wait_for(len(stores) * (n + 1), timeout=30)
+            wait_until(lambda: all(e["webhook"] and e["webhook"]["status"] == "delivered" for e in
+                                   servers[0].get(f"/alerts/{alert_id}").json()["events"]), 30, "deliveries")
+            bodies = [json.loads(r.body) for r in receiver.received]
+            assert len(bodies) == len(stores) * flips
+            for store in stores:
+                assert [b["event"] for b in bodies if b["store_id"] == store] == ["store.down", "store.up"] * 2
+    finally:
+        for consumer in consumers:
+            consumer.cleanup()
+        for server in servers:
+            server.cleanup()
+        delete_queues(queue, queue + ".rejected")
