@@ -47,6 +47,12 @@ def advance_cursor(conn: Connection, seq: int, load_version: int, evaluated_us: 
         seq=seq, load_version=load_version, evaluated_us=evaluated_us, pruned_us=pruned_us))
 
 
+def cursor_load_version(conn: Connection) -> int:
+    """The CSV load the evaluator folded in last (a plain read, no lock)."""
+    value = conn.execute(select(LiveCursor.load_version).where(LiveCursor.id == 1)).scalar()
+    return int(value or 0)
+
+
 def live_sequence(conn: Connection) -> int:
     """The last committed live batch (0 before any): arrivals up to it are all committed."""
     value = conn.execute(select(LiveSequence.value).where(LiveSequence.id == 1)).scalar()

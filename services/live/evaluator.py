@@ -34,13 +34,13 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from models import live_queries
-from models.db import write_tx
+from models.db import read_tx, write_tx
 from models.live_state import STATUS_CODES
 from services.live import signals
 from services.live.alert_rules import EVENT_NAMES, decide
 from models.live_state import Alert
 from services.live.opening import BusinessTime, BusinessTimeCache
-from services.live.state import UNKNOWN, UP, Statuses, apply_arrivals, live_status, states_from_polls
+from services.live.state import UNKNOWN, UP, Statuses, apply_arrivals, changed_runs, latest_runs, live_status
 from services.live.timefmt import iso_z, now_us
 from services.periodic import Periodic
 
@@ -134,12 +134,17 @@ class LiveEvaluator:
     # -- one pass ----------------------------------------------------------------------------------
     def _pass(self) -> PassResult:
         result = PassResult()
+        # The heavy reads first, in a read transaction of their own: rebuilding the fleet's business
+        # time, and the newest polls after a CSV load. The write transaction below (which SQLite
+        # makes the one writer) stays short.
+        with read_tx(self.engine) as conn:
+            business = self.business.get(conn, self.clock())
+            refresh = self._read_refresh(conn)
         with write_tx(self.engine) as conn:
             cursor = live_queries.lock_cursor(conn)
             now = self.clock()
             upto = live_queries.live_sequence(conn)
             load = live_queries.last_changed_load(conn)
-            business = self.business.get(conn, now)
             alerts = live_queries.list_alerts(conn)
             alert_ids = frozenset(a.id for a in alerts)
             full = (self._last_full_us < 0 or now - self._last_full_us >= FULL_PASS_SECONDS * 1_000_000
@@ -150,8 +155,14 @@ class LiveEvaluator:
                 self._baseline(conn, new_alerts, business, now)
 
             changed: list[pd.DataFrame] = []
-            if load != cursor.load_version:
-                changed.append(self._refresh_from_polls(conn, now))
+            load_done = cursor.load_version
+            if load != cursor.load_version and refresh is not None and refresh[0] == load:
+                current = live_queries.read_states(conn, refresh[1]["store"].tolist())
+                from_load = changed_runs(refresh[1], current)
+                live_queries.write_states(conn, from_load)
+                changed.append(from_load)
+                load_done = load
+                log.info("live: %d store(s) took their newest poll from CSV load %d", len(from_load), load)
             live_changed = pd.DataFrame()
             if upto > cursor.seq:
                 arrivals = live_queries.read_arrivals(conn, cursor.seq, upto)
@@ -181,25 +192,27 @@ class LiveEvaluator:
                 live_queries.prune_arrivals(conn, now - ARRIVALS_KEPT_US, upto)
                 live_queries.prune_transitions(conn, now - TRANSITIONS_KEPT_US)
                 pruned = now
-            live_queries.advance_cursor(conn, max(upto, cursor.seq), load, now, pruned)
+            live_queries.advance_cursor(conn, max(upto, cursor.seq), load_done, now, pruned)
         if result.events:
             log.info("live: %d alert event(s) queued (%s)", len(result.events),
                      ", ".join(sorted({str(e["event"]) for e in result.events})))
         return result
 
-    def _refresh_from_polls(self, conn: Connection, now: int) -> pd.DataFrame:
-        """State of the stores whose newest poll a CSV load changed (vectorised over the fleet)."""
+    def _read_refresh(self, conn: Connection) -> tuple[int, pd.DataFrame] | None:
+        """(load id, each store's latest run in the newest 8 days of polls) when a CSV load that
+        changed data is not folded in yet; vectorised over the fleet."""
+        load = live_queries.last_changed_load(conn)
+        if load == live_queries.cursor_load_version(conn):
+            return None
         started = time.perf_counter()
         latest = live_queries.latest_poll_us(conn)
         if latest is None:
-            return pd.DataFrame({"store": np.zeros(0, np.int64)})
+            return load, latest_runs(pd.DataFrame(), 0, self.stale_us)
         polls = live_queries.read_recent_polls(conn, latest - REFRESH_LOOKBACK_US)
-        current = live_queries.read_states(conn, pd.unique(polls["store"]).tolist())
-        changed = states_from_polls(polls, current, now, self.stale_us)
-        live_queries.write_states(conn, changed)
-        log.info("live: %d store(s) took their newest poll from a CSV load (%.2fs)", len(changed),
+        fresh = latest_runs(polls, self.clock(), self.stale_us)
+        log.info("live: newest polls of %d store(s) read after CSV load %d (%.2fs)", len(fresh), load,
                  time.perf_counter() - started)
-        return changed
+        return load, fresh
 
     def _baseline(self, conn: Connection, alerts: list[Alert], business: BusinessTime, now: int) -> None:
         for alert in alerts:

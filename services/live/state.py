@@ -93,18 +93,25 @@ def apply_arrivals(states: pd.DataFrame, arrivals: pd.DataFrame, stale_us: int) 
     return result.reset_index(drop=True)
 
 
-def states_from_polls(polls: pd.DataFrame, states: pd.DataFrame, received_us: int, stale_us: int) -> pd.DataFrame:
-    """State rows of the stores whose latest poll in `polls` (store, ts_us, active) differs from
-    their current `states` (or that have none): what a CSV load changed."""
+def latest_runs(polls: pd.DataFrame, received_us: int, stale_us: int) -> pd.DataFrame:
+    """Each store's latest poll and trailing run in `polls` (store, ts_us, active): the state a
+    CSV load implies (the heavy part, done outside the evaluator's write transaction)."""
     if polls.empty:
-        return empty_states()
+        return empty_states().drop(columns=["status", "status_since_us"])
     # Several polls of one instant count as one, inactive if any is (SPEC 2.4).
     polls = (polls.groupby(["store", "ts_us"], sort=True)["active"].min().reset_index())
     rows = pd.DataFrame({"store": polls["store"].to_numpy(np.int64), "ts_us": polls["ts_us"].to_numpy(np.int64),
                          "active": polls["active"].to_numpy(bool), "weight": 1,
                          "run_start_us": polls["ts_us"].to_numpy(np.int64), "received_us": int(received_us),
                          "kind": 1})
-    fresh = _runs(rows, stale_us).drop(columns="kind")
+    return _runs(rows, stale_us).drop(columns="kind")
+
+
+def changed_runs(fresh: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `fresh` (from `latest_runs`) whose latest poll differs from the stores' current
+    `states` and is not older (a live poll newer than the load wins), with the statuses kept."""
+    if fresh.empty:
+        return empty_states()
     old = states.set_index("store").reindex(fresh["store"])
     same = (old["last_ts_us"].to_numpy() == fresh["last_ts_us"].to_numpy()) & (
         old["last_active"].to_numpy() == fresh["last_active"].to_numpy())
