@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -67,30 +66,10 @@ def insert_polls(conn: Connection, keys: np.ndarray, ts_us: np.ndarray, active: 
     elif is_mysql(conn) or int(keys.max()) >= 2**_STAGE_KEY_BITS:
         _upsert_polls(conn, keys, ts_us, active)
     else:
-        with _store_index_rebuilt(conn, len(keys)):
-            _upsert_polls_sqlite(conn, keys, ts_us, active)
+        _upsert_polls_sqlite(conn, keys, ts_us, active)
     if before == 0:
         return len(keys)  # nothing stored in the range before: every (deduplicated) poll is new
     return count_polls(conn, int(ts_us[0]), int(ts_us[-1])) - before
-
-
-# SQLite keeps its per-store index up to date row by row, in store order: for the 1× fleet's
-# first load that costs about what building it afresh costs (+3.2 s vs +3.5 s), but a write
-# far larger than the page cache would touch index pages at random, where one sort does not.
-# So only a very large write into a (nearly) empty table drops the index and builds it again.
-REBUILD_INDEX_MIN_ROWS = 4_000_000
-
-
-@contextmanager
-def _store_index_rebuilt(conn: Connection, rows: int) -> Iterator[None]:
-    """SQLite: without the store index during a large write, built again in the same transaction."""
-    rebuild = rows >= REBUILD_INDEX_MIN_ROWS and int(conn.exec_driver_sql(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM polls LIMIT ?)", (rows,)).scalar()) < rows
-    if rebuild:
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {poll_layout.STORE_INDEX}")
-    yield
-    if rebuild:
-        conn.exec_driver_sql(poll_layout.STORE_INDEX_DDL)
 
 
 def _range_empty_locked(conn: Connection, keys: np.ndarray, lo_us: int, hi_us: int) -> bool:

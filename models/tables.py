@@ -2,9 +2,8 @@
 
 Polls are the one big table (~1.8M rows a week), so they are stored compactly: an integer store
 key, integer epoch microseconds and a boolean, under a (time, store) primary key that makes
-loading idempotent and serves the report's "last 8 days" range read; one store's range is
-served by a covering (store, time) index on SQLite and by a (store, time) key in day
-partitions on MySQL (models/poll_layout.py).
+loading idempotent and serves the report's "last 8 days" range read on SQLite; MySQL keys them
+by (store, time) in day partitions so that one store's range is a range too (models/poll_layout.py).
 """
 from __future__ import annotations
 
@@ -16,6 +15,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, EpochMicros, StoreIdString
+
+HOURS_INDEX = "ix_business_hours_cover"
 
 
 class Store(Base):
@@ -36,10 +37,8 @@ class Poll(Base):
     same transaction, and a per-row check would cost more than the whole insert."""
 
     __tablename__ = "polls"
-    # SQLite: a covering per-store index, so one store's range is one range scan. MySQL has no
-    # such index: models/poll_layout.py keys the table by (store, time) and partitions it by day.
-    __table_args__ = (Index("ix_polls_store_ts", "store_key", "ts_us", "active").ddl_if(dialect="sqlite"),
-                      {"sqlite_with_rowid": False})
+    # MySQL: models/poll_layout.py keys the table by (store, time) and partitions it by day.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     ts_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     store_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -58,6 +57,9 @@ class PollBounds(Base):
 
 class BusinessHours(Base):
     __tablename__ = "business_hours"
+    # A report shard reads its stores' hours through this covering index (3× faster than the
+    # store_key index and a row lookup each, measured on a quarter of the 1× fleet's stores).
+    __table_args__ = (Index(HOURS_INDEX, "store_key", "day", "start_s", "end_s"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     store_key: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)

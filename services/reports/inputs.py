@@ -81,15 +81,23 @@ class InputsCache:
             self._entries = [inputs, *kept][: self._capacity]
 
 
+# SQLite: a single store's range is read for all stores (and kept) up to this look-back: its
+# polls are keyed by time first, so one store's read scans the same window anyway, and the next
+# store of the same range is then answered from memory. MySQL reads just the store (its
+# (store, time) key makes that one range: models/poll_layout.py).
+SHARED_READ_MAX_US = 35 * 24 * 3_600_000_000
+
+
 def read_inputs(
     engine: Engine, as_of_us: int | None, store_ids: Sequence[str] | None, cache: InputsCache | None,
-    lookback_us: int = LOOKBACK_US,
+    lookback_us: int = LOOKBACK_US, share: bool = False,
 ) -> ReportInputs:
     """Polls of [end − lookback_us, …] and the rest, from memory when the cache covers them (or
     covers them once extended by the live batches since), else from the database.
 
     `as_of_us` is the end (default: the newest poll). A read for given stores reads just them
-    (a range of the per-store key or index: models/poll_layout.py) and is not cached."""
+    and is not cached, unless `share` on SQLite (see SHARED_READ_MAX_US): the caller then picks
+    its stores out of the result."""
     if cache is not None:
         with read_tx(engine) as conn:
             version, live = store_data.data_version(conn), store_data.live_version(conn)
@@ -100,6 +108,8 @@ def read_inputs(
         extended = _extended(engine, cache, version, live, as_of_us, lookback_us)
         if extended is not None:
             return extended
+        if share and engine.dialect.name == "sqlite" and lookback_us <= SHARED_READ_MAX_US:
+            store_ids = None
     with read_tx(engine) as conn:
         inputs = report_inputs.read_report_inputs(conn, as_of_us, lookback_us, store_ids)
     if cache is not None and store_ids is None and inputs.hi_us == inputs.latest_us:
