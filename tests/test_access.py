@@ -163,6 +163,10 @@ ENDPOINT_TABLE: list[tuple[str, str, str, dict[str, Any], dict[str, int]]] = [
     ("alert delete unknown", "DELETE", "/alerts/" + "0" * 32, {},
      {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
     ("event stream", "GET", "/events", {}, {**DENIED, "admin": 200, "reporter": 200, "owner": 200, "other_owner": 200}),
+    # (a poll that ex1 already holds: the request is judged, and the data stays as it is)
+    ("live polls", "POST", "/polls",
+     {"json": [{"store_id": "store-1", "status": "active", "timestamp_utc": "2023-01-23 10:14:00 UTC"}]},
+     {**DENIED, "admin": 200, "reporter": 403, "owner": 403, "other_owner": 403}),
     ("unknown path", "GET", "/no-such-thing", {}, {**DENIED, "admin": 404, "reporter": 404, "owner": 404, "other_owner": 404}),
     ("wrong method", "DELETE", "/trigger_report", {}, {**DENIED, "admin": 405, "reporter": 405, "owner": 405, "other_owner": 405}),
 ]
