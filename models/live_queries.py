@@ -10,6 +10,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from models import poll_layout
 from models.deliveries import PENDING, Delivery
@@ -34,7 +35,7 @@ def lock_cursor(conn: Connection) -> LiveCursor:
         try:
             with conn.begin_nested():
                 conn.execute(insert(LiveCursor).values(id=1, seq=0, load_version=0, evaluated_us=0, pruned_us=0))
-        except Exception:  # another process created it first: lock theirs
+        except IntegrityError:  # another process created it first: lock theirs
             pass
         row = conn.execute(select(LiveCursor).where(LiveCursor.id == 1).with_for_update()).first()
     assert row is not None
@@ -199,6 +200,11 @@ def last_transition_id(conn: Connection) -> int:
 
 def prune_transitions(conn: Connection, before_us: int) -> None:
     conn.execute(delete(StoreTransition).where(StoreTransition.created_us < int(before_us)))
+
+
+def prune_orphan_alert_states(conn: Connection) -> None:
+    """States of alerts deleted while a pass was writing them."""
+    conn.execute(delete(AlertStoreState).where(AlertStoreState.alert_id.not_in(select(Alert.id))))
 
 
 # -- stores, hours, zones --------------------------------------------------------------------------

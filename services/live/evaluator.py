@@ -191,6 +191,7 @@ class LiveEvaluator:
             if now - pruned >= PRUNE_EVERY_US:
                 live_queries.prune_arrivals(conn, now - ARRIVALS_KEPT_US, upto)
                 live_queries.prune_transitions(conn, now - TRANSITIONS_KEPT_US)
+                live_queries.prune_orphan_alert_states(conn)
                 pruned = now
             live_queries.advance_cursor(conn, max(upto, cursor.seq), load_done, now, pruned)
         if result.events:
