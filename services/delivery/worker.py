@@ -32,6 +32,11 @@ UNANNOUNCED_LOOKBACK = timedelta(days=1)
 _wake = threading.Event()  # set when this process queued a delivery: send it now, not at the next poll
 
 
+def _subject(key: str) -> str:
+    """What a delivery announces, for the log: `report <id>` or `alert event <id>` (SPEC 10)."""
+    return f"alert event {key[6:]}" if key.startswith("alert:") else f"report {key}"
+
+
 def wake_delivery_worker() -> None:
     """Send what this process just queued (alert events) now, not at the worker's next poll."""
     _wake.set()
@@ -115,12 +120,12 @@ class DeliveryWorker:
         )
         WEBHOOK_DELIVERIES.labels("delivered" if delivered else "retry" if next_at is not None else "failed").inc()
         if delivered:
-            log.info("report %s: webhook delivered (HTTP %s)", delivery.report_id, status)
+            log.info("%s: webhook delivered (HTTP %s)", _subject(delivery.report_id), status)
         elif next_at is not None:
-            log.warning("report %s: webhook attempt %d failed (%s); retry at %s", delivery.report_id,
+            log.warning("%s: webhook attempt %d failed (%s); retry at %s", _subject(delivery.report_id),
                         delivery.attempts + 1, error, next_at.isoformat())
         else:
-            log.error("report %s: webhook given up after %d attempts (%s)", delivery.report_id,
+            log.error("%s: webhook given up after %d attempts (%s)", _subject(delivery.report_id),
                       delivery.attempts + 1, error)
 
     def start(self) -> None:
