@@ -58,7 +58,8 @@ def test_formats_and_local_times_converted_like_business_hours(runtime, tmp_path
     assert file.status == "loaded" and file.rows_loaded == 4 and file.rejected == 0, file
     chicago = "America/Chicago"  # chi has no zone row (SPEC 2.3)
     assert closures_in_db(runtime) == {
-        ("chi", local_us("2023-12-25 00:00", chicago), local_us("2023-12-26 00:00", chicago), "Christmas, all day", "csv"),
+        ("chi", local_us("2023-12-25 00:00", chicago), local_us("2023-12-26 00:00", chicago), "Christmas, all day",
+         "csv"),
         ("ny", local_us("2023-12-24 17:00", "America/New_York"), local_us("2023-12-25 00:00", "America/New_York"),
          "early closing", "csv"),
         ("chi", local_us("2023-03-12 02:30", chicago), local_us("2023-03-12 04:00:30", chicago), None, "csv"),
@@ -132,7 +133,8 @@ def _version(runtime) -> int:
 def test_cr_line_ends_no_reason_column_and_no_file_at_all(runtime, tmp_path: Path) -> None:
     without = load_directory(runtime.engine, write_inputs(tmp_path / "none", POLLS))
     assert [f.kind for f in without.files] == ["polls", "hours", "zones"]  # the file is optional
-    content = b"store_id,start_local,end_local\rchi,2023-12-25 00:00,2023-12-26 00:00\rny,2023-12-31 18:00,2024-01-01 00:00"
+    content = (b"store_id,start_local,end_local\rchi,2023-12-25 00:00,2023-12-26 00:00"
+               b"\rny,2023-12-31 18:00,2024-01-01 00:00")
     result = load_directory(runtime.engine, write_closures(tmp_path / "cr", content))
     assert closures_result(result).rows_loaded == 2
     assert {(c[0], c[3]) for c in closures_in_db(runtime)} == {("chi", None), ("ny", None)}
@@ -175,11 +177,13 @@ def test_closures_follow_their_stores_zone_when_time_zones_load_later(runtime, t
     write_inputs(folder, zones="store_id,timezone_str\nny,America/New_York\n")
     result = load_directory(runtime.engine, folder)
     assert closures_result(result).status == "unchanged"
-    new_york = ("ny", local_us("2023-12-25 00:00", "America/New_York"), local_us("2023-12-26 00:00", "America/New_York"))
+    new_york = ("ny", local_us("2023-12-25 00:00", "America/New_York"),
+                local_us("2023-12-26 00:00", "America/New_York"))
     assert {c[:3] for c in closures_in_db(runtime)} == {new_york}
     # An API closure names an instant: a zone change does not move it.
     with write_tx(runtime.engine) as conn:
-        closure_rows.insert_closure(conn, closure_rows.store_key_of(conn, "ny"), 5 * 10**15, 5 * 10**15 + 1, "api", None)
+        ny = closure_rows.store_key_of(conn, "ny")
+        closure_rows.insert_closure(conn, ny, 5 * 10**15, 5 * 10**15 + 1, "api", None)
     write_inputs(folder, zones="store_id,timezone_str\nny,Europe/Berlin\n")
     load_directory(runtime.engine, folder)
     assert {c[:3] for c in closures_in_db(runtime)} == {
