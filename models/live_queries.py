@@ -228,6 +228,11 @@ def keys_of_store_ids(conn: Connection, store_ids: Sequence[str]) -> dict[str, i
     return result
 
 
+def store_key_top(conn: Connection) -> int:
+    """The largest store key: grows when a store is added (keys are never reused)."""
+    return int(conn.execute(select(func.max(Store.id))).scalar() or 0)
+
+
 def read_schedule(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.Index]:
     """Business hours (store, day, start_s, end_s), zones (store, tz) and every store key."""
     _prepare_session(conn)

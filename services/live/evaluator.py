@@ -109,6 +109,8 @@ class LiveEvaluator:
         self._alert_ids: frozenset[str] | None = None
         self._business_id = 0
         self._lock = threading.Lock()  # one pass at a time within this process
+        self._scopes: dict[str, np.ndarray | None] = {}  # alert id → watched store keys (None: all)
+        self._scope_version: tuple[int, frozenset[str]] | None = None
         self._thread = Periodic("live-evaluator", self.run_once, lambda: tick_seconds,
                                 wake=signals.polls_committed.event)
 
@@ -147,6 +149,7 @@ class LiveEvaluator:
             load = live_queries.last_changed_load(conn)
             alerts = live_queries.list_alerts(conn)
             alert_ids = frozenset(a.id for a in alerts)
+            self._refresh_scopes(conn, alerts)
             full = (self._last_full_us < 0 or now - self._last_full_us >= FULL_PASS_SECONDS * 1_000_000
                     or alert_ids != self._alert_ids or id(business) != self._business_id or load != cursor.load_version)
 
@@ -217,7 +220,7 @@ class LiveEvaluator:
 
     def _baseline(self, conn: Connection, alerts: list[Alert], business: BusinessTime, now: int) -> None:
         for alert in alerts:
-            keys = self._scope_keys(conn, alert)
+            keys = self._scope_keys(alert)
             states = live_queries.read_states(conn, None if keys is None else keys.tolist())
             if len(states):
                 statuses = live_status(states, business.position(states["store"].to_numpy(), now), now,
@@ -230,12 +233,23 @@ class LiveEvaluator:
                 live_queries.write_alert_states(conn, frame[frame["state"] != UP])
         live_queries.mark_baselined(conn, [a.id for a in alerts])
 
-    @staticmethod
-    def _scope_keys(conn: Connection, alert: Alert) -> np.ndarray | None:
-        ids = live_queries.alert_scope(alert)
-        if ids is None:
-            return None
-        return np.asarray(sorted(live_queries.keys_of_store_ids(conn, ids).values()), dtype=np.int64)
+    def _refresh_scopes(self, conn: Connection, alerts: list[Alert]) -> None:
+        """Look up the store keys of every alert's ids together, when the alerts or the stores
+        changed (not a query per alert in every pass)."""
+        version = (live_queries.store_key_top(conn), frozenset(a.id for a in alerts))
+        if version == self._scope_version:
+            return
+        scopes = {a.id: live_queries.alert_scope(a) for a in alerts}
+        wanted = sorted({i for ids in scopes.values() if ids is not None for i in ids})
+        found = live_queries.keys_of_store_ids(conn, wanted)
+        self._scopes = {a: None if ids is None else np.asarray(sorted(found[i] for i in ids if i in found),
+                                                                dtype=np.int64)
+                        for a, ids in scopes.items()}
+        self._scope_version = version
+
+    def _scope_keys(self, alert: Alert) -> np.ndarray | None:
+        """The store keys an alert watches (None: every store)."""
+        return self._scopes.get(alert.id, np.zeros(0, np.int64))
 
     @staticmethod
     def _pairs_frame(states: pd.DataFrame, statuses: Statuses, alert: Alert, prev: pd.DataFrame) -> pd.DataFrame:
@@ -295,7 +309,7 @@ class LiveEvaluator:
         announced_keys: set[int] = set()
         plans = []
         for alert in active_alerts:  # a loop over alerts (few), each vectorised over its stores
-            scope = self._scope_keys(conn, alert)
+            scope = self._scope_keys(alert)
             chosen = np.ones(len(keys), bool) if scope is None else np.isin(keys, scope)
             if not chosen.any():
                 continue
