@@ -20,7 +20,7 @@ from models.poll_layout import ensure_layout
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
 from models import loads  # noqa: F401  (load bookkeeping tables)
 from models import job_tables  # noqa: F401
-from models import deliveries, schedules  # noqa: F401,E402  (SPEC 7 tables; they use this module lazily)
+from models import deliveries, schedules  # noqa: F401  (SPEC 7 tables; they use this module lazily)
 from models import api_keys  # noqa: F401  (SPEC 8)
 from models import closure_tables, live_tables  # noqa: F401  (SPEC 9, 10)
 from models import live_state  # noqa: F401  (SPEC 10: live status and alerts)
