@@ -61,14 +61,14 @@ from typing import Any, Callable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchkit package beside this script
 
-from benchkit.data import count_lines, ensure_append_lines, ensure_data, prepare_run_dir, real_store_count  # noqa: E402
-from benchkit.machine import MySQL, cpu_model, mem_total_gb, versions  # noqa: E402
-from benchkit.measure import Measured, best_of, run_measured  # noqa: E402
-from benchkit.partkit import FULL, TINY, PartResult, PartRun  # noqa: E402
-from benchkit.parts import PARTS  # noqa: E402
-from benchkit.results import Row, ScaleResult, fmt_mb, render_growth, render_scale  # noqa: E402
-from benchkit.service import Service, iso_us, timing_note  # noqa: E402
-from benchkit.settings import FLOOR_SCRIPT, QUICK_STORES, REAL_DIR, ROOT, STATUS_FILE, StepError, log, tail  # noqa: E402
+from benchkit.data import count_lines, ensure_append_lines, ensure_data, prepare_run_dir, real_store_count
+from benchkit.machine import MySQL, cpu_model, mem_total_gb, versions
+from benchkit.measure import Measured, best_of, run_measured
+from benchkit.partkit import FULL, TINY, PartResult, PartRun
+from benchkit.parts import PARTS
+from benchkit.results import Row, ScaleResult, fmt_mb, render_growth, render_scale
+from benchkit.service import Service, iso_us, timing_note
+from benchkit.settings import FLOOR_SCRIPT, QUICK_STORES, REAL_DIR, ROOT, STATUS_FILE, StepError, log, tail
 
 
 PARTS_HEADING = "## Scale, ranges and workers (issues 11, 12, 15)"

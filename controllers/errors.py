@@ -41,6 +41,6 @@ def register_error_handlers(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[Response, int]:
+    def _unexpected(_exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
         return error_response(500, "internal server error")

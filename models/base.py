@@ -39,8 +39,8 @@ class EpochMicros(TypeDecorator[datetime]):
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> int | None:
         return None if value is None else datetime_to_micros(value)
 
-    def process_result_value(self, value: int | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: int | None, _dialect: Dialect) -> datetime | None:
         return None if value is None else micros_to_datetime(int(value))

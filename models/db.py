@@ -120,6 +120,17 @@ def driver_errors_wrapped(dialect: Dialect) -> Iterator[None]:
         raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=dialect) from exc
 
 
+DEADLOCK_ATTEMPTS = 5  # a victim run again this many times in all before its error is raised
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """InnoDB chose this transaction as a deadlock's victim and rolled it back whole: running it
+    again is safe (ER_LOCK_DEADLOCK, 1213). Live writes and a CSV load meet on the same keys."""
+    orig = getattr(exc, "orig", None)
+    args = getattr(orig, "args", None)
+    return bool(args) and args[0] == 1213
+
+
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """A write transaction; on SQLite it takes the write lock at BEGIN (no upgrade deadlocks)."""

@@ -1,9 +1,9 @@
 """Webhook deliveries and their attempts: the state that lets a retry survive a restart.
 
 A delivery is keyed by its subject (`report_id`): a report id, or `alert:<event id>` for an alert
-event (SPEC 10), so each is sent once. A delivery holds the exact body to send (the signature is computed at send time, so no secret
-is stored); a process claims a due delivery with a conditional UPDATE (a lease), so two API
-processes never send the same attempt twice.
+event (SPEC 10), so each is sent once. A delivery holds the exact body to send (the signature is
+computed at send time, so no secret is stored); a process claims a due delivery with a conditional
+UPDATE (a lease), so two API processes never send the same attempt twice.
 """
 from __future__ import annotations
 

@@ -121,7 +121,9 @@ def parse_summary(summary: str | None) -> dict[str, Any]:
         return {"files": [], "error": None}
     if isinstance(value, list):
         return {"files": value, "error": None}
-    return {"files": value.get("files", []), "error": value.get("error")} if isinstance(value, dict) else {"files": [], "error": None}
+    if not isinstance(value, dict):
+        return {"files": [], "error": None}
+    return {"files": value.get("files", []), "error": value.get("error")}
 
 
 def newest_load(conn: Connection) -> Row | None:

@@ -108,7 +108,8 @@ def _sorted_by_key(keys: np.ndarray, ts_us: np.ndarray, active: np.ndarray) -> t
     (several times faster than a three-key lexsort of millions of rows).
     """
     base = int(ts_us.min())
-    if int(ts_us.max()) - base < 2 ** (63 - _STAGE_KEY_BITS - 1) and int(keys.max()) < 2**_STAGE_KEY_BITS and int(keys.min()) >= 0:
+    fits_time = int(ts_us.max()) - base < 2 ** (63 - _STAGE_KEY_BITS - 1)
+    if fits_time and int(keys.max()) < 2**_STAGE_KEY_BITS and int(keys.min()) >= 0:
         packed = np.sort(((ts_us - base) << (_STAGE_KEY_BITS + 1)) | (keys << 1) | active.astype(np.int64))
         return (packed >> 1) & (2**_STAGE_KEY_BITS - 1), (packed >> (_STAGE_KEY_BITS + 1)) + base, (packed & 1).astype(bool)
     order = np.lexsort((active, keys, ts_us))

@@ -75,9 +75,9 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the datagen package beside this script
 
-from datagen.api import _to_utc, generate  # noqa: E402
-from datagen.settings import DEFAULT_DAYS, DEFAULT_END, UNKNOWN_ZONES  # noqa: E402,F401
-from datagen.text import _format_datetimes, _from_buf  # noqa: E402,F401
+from datagen.api import _to_utc, generate
+from datagen.settings import DEFAULT_DAYS, DEFAULT_END, UNKNOWN_ZONES  # noqa: F401
+from datagen.text import _format_datetimes, _from_buf  # noqa: F401
 
 log = logging.getLogger("generate_data")
 

@@ -42,6 +42,10 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 || true
 fi
 
+# Lint first (pyproject.toml: pyflakes, pycodestyle, bugbear, unused code): seconds, and a
+# failure names the line.
+.venv/bin/python -m ruff check .
+
 # Two processes (pytest-xdist) on a 2-core machine, up to 4 on bigger ones; tests that share a
 # broker queue are grouped onto one process (xdist_group). `-n 0` runs everything in one process.
 exec .venv/bin/python -m pytest -n auto --maxprocesses=4 --dist loadgroup "$@"

@@ -21,7 +21,7 @@ from reference_report import reference_uptime
 from spec_examples import parse_local_seconds, parse_utc_us
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from generate_data import generate  # noqa: E402
+from generate_data import generate
 
 STORES = 150
 # The US spring-forward night (2023-03-12) falls inside the week of the second report.

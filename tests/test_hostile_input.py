@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -300,11 +299,12 @@ def test_as_of_offsets_are_converted_to_utc(client, hostile, value: str) -> None
 # -- methods, headers, error bodies -----------------------------------------------------------------
 
 def _urls_of_every_route(app) -> list[tuple[str, set[str]]]:
-    routes = []
+    """Each URL with the methods of every rule that serves it (one URL may have a rule per method)."""
+    routes: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
         url = re.sub(r"<(?:[a-z]+:)?[a-z_]+>", "x", rule.rule)
-        routes.append((url, set(rule.methods)))
-    return routes
+        routes.setdefault(url, set()).update(rule.methods)
+    return list(routes.items())
 
 
 def test_wrong_methods_on_every_route_are_405_json_with_allow(app, client, hostile) -> None:

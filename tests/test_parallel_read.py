@@ -38,7 +38,7 @@ def second_readers(monkeypatch) -> list[object]:
     real = report_inputs._SecondReader
 
     class Recording(real):  # type: ignore[misc, valid-type]
-        def result(self):  # noqa: ANN202
+        def result(self):
             parts = super().result()
             started.append(parts)
             return parts
@@ -52,7 +52,7 @@ def _in_key_order(polls: pd.DataFrame) -> pd.DataFrame:
     return polls.sort_values(["ts_us", "store"]).reset_index(drop=True)
 
 
-def _read(runtime, now_us: int, lookback_us: int):  # noqa: ANN202
+def _read(runtime, now_us: int, lookback_us: int):
     with read_tx(runtime.engine) as conn:
         return read_report_inputs(conn, now_us, lookback_us)
 
@@ -113,11 +113,11 @@ def test_texts_cut_short_by_mysql_are_read_again(mysql_url: str, tmp_path: Path,
     real_prepare, real_span = report_inputs._prepare_session, report_inputs._read_span
     spans: list[int] = []
 
-    def small_texts(conn) -> None:  # noqa: ANN001
+    def small_texts(conn) -> None:
         real_prepare(conn)
         conn.exec_driver_sql("SET SESSION group_concat_max_len = 300")
 
-    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def counting(*args, **kwargs):
         spans.append(1)
         return real_span(*args, **kwargs)
 

@@ -16,7 +16,6 @@ from models.db import make_engine, read_session
 from models import schedules as schedule_rows
 from models.schedules import ScheduleRun
 from models.tables import Report
-from runtime import runtime_of
 from support.server import ServerProcess
 from services.access import keys
 from services.access.principal import Principal

@@ -13,7 +13,7 @@ from benchkit.closures_part import part_closures
 from benchkit.cluster import Workers
 from benchkit.live import part_live
 from benchkit.measure import run_measured
-from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target, at_most, first_store_id, status_mb
+from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target, first_store_id, status_mb
 from benchkit.settings import ROOT, StepError, tail
 from benchkit.storage_part import part_storage
 

@@ -108,7 +108,7 @@ def _parse_hours(table: RawTable, result: FileResult) -> Rows:
     return Rows(codes[keep], unique_ids, values)
 
 
-def _write_hours(conn: Connection, keys: np.ndarray, rows: Rows, result: FileResult) -> None:
+def _write_hours(conn: Connection, keys: np.ndarray, rows: Rows, _result: FileResult) -> None:
     hours = pd.DataFrame({"store": keys, **rows.values}).drop_duplicates()
     store_writes.replace_hours(
         conn, hours["store"].to_numpy(), hours["day"].to_numpy(), hours["start_s"].to_numpy(), hours["end_s"].to_numpy()
@@ -144,7 +144,7 @@ def _parse_zones(table: RawTable, result: FileResult) -> Rows:
     return Rows(codes[known], unique_ids, {"tz": names[known]})
 
 
-def _write_zones(conn: Connection, keys: np.ndarray, rows: Rows, result: FileResult) -> None:
+def _write_zones(conn: Connection, keys: np.ndarray, rows: Rows, _result: FileResult) -> None:
     store_writes.replace_timezones(conn, keys, rows.values["tz"])
     # Closures of closures.csv are local times: they follow their store's zone (SPEC 9).
     closure_file.reconvert_csv_closures(conn)
@@ -155,7 +155,7 @@ def _parse_closures(table: RawTable, result: FileResult) -> Rows:
     return Rows(codes, unique_ids, values)
 
 
-def _write_closures(conn: Connection, keys: np.ndarray, rows: Rows, result: FileResult) -> None:
+def _write_closures(conn: Connection, keys: np.ndarray, rows: Rows, _result: FileResult) -> None:
     closure_file.write_closures(conn, keys, rows.values)
 
 

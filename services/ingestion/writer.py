@@ -19,14 +19,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from models.base import datetime_to_micros
+from models.db import DEADLOCK_ATTEMPTS, is_deadlock
 from models.live_polls import LiveBatchWritten, StoreKeys, write_live_polls
 from services.live.signals import polls_committed
 from services.metrics import POLLS_INGESTED
 
 log = logging.getLogger(__name__)
 
-DEADLOCK_ATTEMPTS = 5
-_RETRYABLE_MYSQL = (1213,)  # ER_LOCK_DEADLOCK: InnoDB rolled the transaction back, run it again
 
 
 def commit_polls(engine: Engine, store_ids: np.ndarray, ts_us: np.ndarray, active: np.ndarray,
@@ -41,8 +40,7 @@ def commit_polls(engine: Engine, store_ids: np.ndarray, ts_us: np.ndarray, activ
             written = _write_once(engine, store_ids, ts_us, active, received_us)
             break
         except DBAPIError as exc:
-            code = exc.orig.args[0] if exc.orig is not None and getattr(exc.orig, "args", None) else None
-            if code not in _RETRYABLE_MYSQL or attempt == DEADLOCK_ATTEMPTS:
+            if not is_deadlock(exc) or attempt == DEADLOCK_ATTEMPTS:
                 raise
             log.info("live batch of %d polls was a deadlock victim (attempt %d): running it again",
                      len(store_ids), attempt)

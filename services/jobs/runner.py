@@ -147,7 +147,7 @@ class ReportRunner:
         """Start the sweep thread; its first pass is the start-up recovery."""
         self._sweeper.start()
 
-    def shutdown(self, wait: bool = False) -> None:
+    def shutdown(self) -> None:
         self._sweeper.stop(timeout=0)
         self.context.leases.stop()
         self.queue.close()
