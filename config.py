@@ -9,7 +9,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from dotenv import dotenv_values
 
@@ -24,27 +24,27 @@ class ConfigError(ValueError):
     """A setting has a value the service cannot run with."""
 
 
+Number = TypeVar("Number", int, float)
+
+
 def _int_setting(values: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = values.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return _number_setting(values, name, default, minimum, int, "a whole number")
 
 
 def _float_setting(values: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    return _number_setting(values, name, default, minimum, float, "a number")
+
+
+def _number_setting(values: Mapping[str, str], name: str, default: Number, minimum: Number,
+                    kind: Callable[[str], Number], what: str) -> Number:
+    """`name` read as `kind`, at least `minimum` (NaN is refused: it is at least nothing)."""
     raw = values.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = float(raw.strip())
+        value = kind(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
     if not value >= minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value

@@ -112,6 +112,17 @@
       return node;
     },
     /* a table row saying that the table is empty */
+    /* A table cell holding one small button (a row's remove/delete action). */
+    buttonCell: function (label, ariaLabel, onClick) {
+      var cell = SM.util.el("td");
+      cell.dataset.label = "";
+      var button = SM.util.el("button", "secondary small", label);
+      button.type = "button";
+      button.setAttribute("aria-label", ariaLabel);
+      button.addEventListener("click", function () { onClick(button); });
+      cell.appendChild(button);
+      return cell;
+    },
     placeholderRow: function (text, columns) {
       var row = SM.util.el("tr", "placeholder");
       var cell = SM.util.el("td", "muted", text);

@@ -54,13 +54,8 @@
       tr.appendChild(u.el("td", "mono nowrap", localText(closure.end_local))).dataset.label = "End";
       tr.appendChild(u.el("td", "", closure.reason || "—")).dataset.label = "Reason";
       tr.appendChild(u.el("td", "", closure.source === "csv" ? "closures.csv" : "API")).dataset.label = "From";
-      var cell = u.el("td");
-      var remove = u.el("button", "secondary small", "Remove");
-      remove.type = "button";
-      remove.setAttribute("aria-label", "Remove the closure from " + localText(closure.start_local));
-      remove.addEventListener("click", function () { removeClosure(closure, remove); });
-      cell.appendChild(remove);
-      tr.appendChild(cell);
+      tr.appendChild(u.buttonCell("Remove", "Remove the closure from " + localText(closure.start_local),
+                                  function (button) { removeClosure(closure, button); }));
       fragment.appendChild(tr);
     });
     if (!closures.length) {

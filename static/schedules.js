@@ -54,14 +54,8 @@
       tr.appendChild(u.el("td", "", paramsText(s.params) + (s.webhook_url ? " · webhook " + s.webhook_url : ""))).dataset.label = "Report";
       tr.appendChild(u.el("td", "mono nowrap", u.instantText(s.next_run))).dataset.label = "Next run";
       tr.appendChild(lastRunCell(details[i]));
-      var td = u.el("td");
-      td.dataset.label = "";
-      var del = u.el("button", "secondary small", "Delete");
-      del.type = "button";
-      del.setAttribute("aria-label", "Delete schedule " + s.cron + " (" + s.timezone + ")");
-      del.addEventListener("click", function () { remove(s, del); });
-      td.appendChild(del);
-      tr.appendChild(td);
+      tr.appendChild(u.buttonCell("Delete", "Delete schedule " + s.cron + " (" + s.timezone + ")",
+                                  function (button) { remove(s, button); }));
       fragment.appendChild(tr);
     });
     if (!schedules.length) {

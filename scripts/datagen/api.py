@@ -112,33 +112,16 @@ def generate(
     n_status = polls.us.shape[0]
     n_hours = st.hours_store.shape[0]
     n_tz = tz_rows.shape[0]
-    lines_status = _write_lines(
-        out_dir / STATUS_FILE,
-        b"store_id,status,timestamp_utc",
-        status_chunks,
-        bad_status,
-        rng_bad.integers(0, n_status + 1, len(bad_status)),
-        status_eol,
-        bom=variants,
+    files = (
+        (STATUS_FILE, b"store_id,status,timestamp_utc", status_chunks, bad_status, n_status, status_eol),
+        (HOURS_FILE, b"store_id,dayOfWeek,start_time_local,end_time_local", hours_chunks, bad_hours, n_hours,
+         hours_eol),
+        (TZ_FILE, b"store_id,timezone_str", tz_chunks, bad_tz, n_tz, tz_eol),
     )
-    lines_hours = _write_lines(
-        out_dir / HOURS_FILE,
-        b"store_id,dayOfWeek,start_time_local,end_time_local",
-        hours_chunks,
-        bad_hours,
-        rng_bad.integers(0, n_hours + 1, len(bad_hours)),
-        hours_eol,
-        bom=variants,
-    )
-    lines_tz = _write_lines(
-        out_dir / TZ_FILE,
-        b"store_id,timezone_str",
-        tz_chunks,
-        bad_tz,
-        rng_bad.integers(0, n_tz + 1, len(bad_tz)),
-        tz_eol,
-        bom=variants,
-    )
+    bad_lines = {}
+    for name, header, chunks, bad, n_rows, eol in files:  # in this order: the bad rows' positions draw from rng_bad
+        bad_lines[name] = _write_lines(out_dir / name, header, chunks, bad,
+                                       rng_bad.integers(0, n_rows + 1, len(bad)), eol, bom=variants)
 
     has_hours = np.zeros(n_stores, dtype=bool)
     has_hours[st.hours_store] = True
@@ -157,7 +140,7 @@ def generate(
         "duplicate_polls": int(dup_same + dup_conf),
         "conflicting_duplicates": int(dup_conf),
         "bad_rows": {STATUS_FILE: len(bad_status), HOURS_FILE: len(bad_hours), TZ_FILE: len(bad_tz)},
-        "bad_lines": {STATUS_FILE: lines_status, HOURS_FILE: lines_hours, TZ_FILE: lines_tz},
+        "bad_lines": bad_lines,
         "unknown_timezones": int(n_unknown),
         "stores_without_hours": int((~has_hours).sum()),
         "stores_without_timezone": int((st.zones == b"").sum()),
