@@ -1,4 +1,4 @@
-"""The long-lived objects of one running app: engine, report runner, reload scheduler.
+"""The long-lived objects of one running app: engine, report runner, CSV reload loop, report scheduler.
 
 Built by the app factory and kept in `app.extensions`, so nothing is created at import time
 and every test can build its own isolated app.
@@ -20,10 +20,10 @@ from services.jobs.queues import CeleryQueue, check_broker
 from services.jobs.runner import ReportRunner
 from services.jobs.storage import DatabaseStore, FileStore
 from services.reports.builder import InputsCache
-from services.jobs.reload import ReloadScheduler
+from services.ingest.reload_loop import CsvReloadLoop
 from services.delivery.worker import RETRY_DELAYS, DeliveryWorker, wake_delivery_worker
 from services.live.evaluator import LiveEvaluator
-from services.schedules.scheduler import Clock, Scheduler, clock_from_setting, report_starter, tick_for_speed
+from services.schedules.scheduler import Clock, ReportScheduler, clock_from_setting, report_starter, tick_for_speed
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,9 @@ class Runtime:
     config: Config
     engine: Engine
     runner: ReportRunner
-    scheduler: ReloadScheduler
-    clock: Clock  # the scheduler's "now" (SPEC 7); injectable for tests
-    report_scheduler: Scheduler
+    reload_loop: CsvReloadLoop  # CSV_DIR reloads (SPEC 4)
+    clock: Clock  # the report scheduler's "now" (SPEC 7); injectable for tests
+    report_scheduler: ReportScheduler
     delivery_worker: DeliveryWorker
     live: LiveEvaluator  # SPEC 10: live status, store transitions and alert events
     schema_ready: bool = False
@@ -66,12 +66,12 @@ class Runtime:
             config=config,
             engine=engine,
             runner=runner,
-            scheduler=ReloadScheduler(
+            reload_loop=CsvReloadLoop(
                 engine, config.csv_dir, config.reload_interval_seconds, config.load_settle_seconds,
                 retention_days=config.poll_retention_days,
             ),
             clock=clock,
-            report_scheduler=Scheduler(engine, report_starter(runner), clock, tick_for_speed(speed)),
+            report_scheduler=ReportScheduler(engine, report_starter(runner), clock, tick_for_speed(speed)),
             delivery_worker=DeliveryWorker(
                 engine, config.webhook_secret, config.webhook_allow_private,
                 delays=[d * config.webhook_retry_scale for d in RETRY_DELAYS],
@@ -106,13 +106,13 @@ class Runtime:
         except DBAPIError as exc:
             log.error("database unreachable at start-up: %s", exc.orig)
         self.runner.start()
-        self.scheduler.start()
+        self.reload_loop.start()
         self.report_scheduler.start()
         self.delivery_worker.start()
         self.live.start()
 
     def close(self) -> None:
-        self.scheduler.stop()
+        self.reload_loop.stop()
         self.report_scheduler.stop()
         self.live.stop()
         self.delivery_worker.stop()

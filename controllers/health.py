@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from runtime import runtime_of
-from services.jobs.health import health_status
+from services.health import health_status
 
 bp = Blueprint("health", __name__)
 
@@ -12,6 +12,6 @@ bp = Blueprint("health", __name__)
 @bp.get("/health")
 def health() -> tuple[Response, int]:
     runtime = runtime_of()
-    body, reachable = health_status(runtime.engine, runtime.config.database_url, runtime.scheduler,
+    body, reachable = health_status(runtime.engine, runtime.config.database_url, runtime.reload_loop,
                                     runtime.ensure_schema)
     return jsonify(body), 200 if reachable else 503

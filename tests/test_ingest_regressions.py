@@ -273,7 +273,7 @@ def test_the_running_service_reload_uses_the_settle_time(app, config, tmp_path: 
     try:
         write_inputs(config.csv_dir, hours=HOURS)
         os.utime(config.csv_dir / "menu_hours.csv")
-        result = by_kind(runtime.scheduler.run_once())
+        result = by_kind(runtime.reload_loop.run_once())
         assert result["hours"].status == "loaded" and result["hours"].waited_seconds > 0
     finally:
         runtime.close()
@@ -283,16 +283,16 @@ def test_the_running_service_reload_uses_the_settle_time(app, config, tmp_path: 
 
 def test_health_is_degraded_while_the_newest_load_refused_or_failed(client, runtime, config, monkeypatch) -> None:
     write_inputs(config.csv_dir, polls=POLL_HEADER + "a,active,2023-01-22 10:00:00\n", hours=HOURS, zones=ZONES)
-    runtime.scheduler.run_once()
+    runtime.reload_loop.run_once()
     assert client.get("/health").get_json()["status"] == "ok"
 
     (config.csv_dir / "menu_hours.csv").write_bytes(gzip.compress(HOURS.encode()))
-    runtime.scheduler.run_once()
+    runtime.reload_loop.run_once()
     body = client.get("/health").get_json()
     assert body["status"] == "degraded" and "menu_hours.csv: not CSV text" in body["reason"]
 
     (config.csv_dir / "menu_hours.csv").write_text(HOURS)
-    runtime.scheduler.run_once()
+    runtime.reload_loop.run_once()
     assert client.get("/health").get_json()["status"] == "ok"
 
     from models import store_writes
@@ -302,11 +302,11 @@ def test_health_is_degraded_while_the_newest_load_refused_or_failed(client, runt
 
     monkeypatch.setattr(store_writes, "insert_polls", broken)
     (config.csv_dir / "store_status.csv").write_text(POLL_HEADER + "b,active,2023-01-22 11:00:00\n")
-    assert runtime.scheduler.run_once() is None
+    assert runtime.reload_loop.run_once() is None
     body = client.get("/health").get_json()
     assert body["status"] == "degraded" and "disk full" in body["reason"]
     monkeypatch.undo()
-    runtime.scheduler.run_once()
+    runtime.reload_loop.run_once()
     assert client.get("/health").get_json()["status"] == "ok"
     assert ("b", us("2023-01-22T11:00:00Z"), True) in polls_in_db(runtime)
 

@@ -21,7 +21,7 @@ from services.access import keys
 from services.access.principal import Principal
 from services.schedules import catalog
 from services.schedules.cron import ScheduleError, due_between, latest_due, next_due, parse_zone, validate_cron
-from services.schedules.scheduler import CLAIM_LEASE, Scheduler
+from services.schedules.scheduler import CLAIM_LEASE, ReportScheduler
 
 UTC = timezone.utc
 CHICAGO = parse_zone("America/Chicago")
@@ -72,12 +72,12 @@ class FrozenClock:
         return self.now
 
 
-def _scheduler(runtime: Any, clock: FrozenClock, started: list[tuple[str, str]]) -> Scheduler:
+def _scheduler(runtime: Any, clock: FrozenClock, started: list[tuple[str, str]]) -> ReportScheduler:
     def submit(schedule: Any) -> str:
         report_id = f"r{len(started)}-{schedule.id}"
         started.append((schedule.id, report_id))
         return report_id
-    return Scheduler(runtime.engine, submit, clock)
+    return ReportScheduler(runtime.engine, submit, clock)
 
 
 def test_dst_night_minute_by_minute(runtime) -> None:
@@ -258,7 +258,7 @@ def test_a_range_schedule_runs_range_reports(client, runtime) -> None:
     view = client.get(f"/schedules/{schedule_id}").get_json()
     assert view["params"]["last_hours"] == 24 and view["params"]["store_ids"] == ["r1"]
     clock = FrozenClock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, seconds=1))
-    started = Scheduler(runtime.engine, report_starter(runtime.runner), clock).run_once()
+    started = ReportScheduler(runtime.engine, report_starter(runtime.runner), clock).run_once()
     assert len(started) == 1
     done = wait_for(client, started[0])
     text = done.get_data(as_text=True)

@@ -54,7 +54,7 @@ def clock_from_setting(setting: str | None) -> tuple[Clock, float]:
     return accelerated, speed
 
 
-class Scheduler:
+class ReportScheduler:
     def __init__(self, engine: Engine, submit: Submit, clock: Clock = system_clock, tick_seconds: float = 1.0) -> None:
         self.engine = engine
         self.submit = submit

@@ -30,7 +30,7 @@ class ReloadState:
     skipped: int = 0  # turns skipped because another process was loading
 
 
-class ReloadScheduler:
+class CsvReloadLoop:
     def __init__(
         self, engine: Engine, csv_dir: Path, interval_seconds: int, settle_seconds: float = 0.0, retention_days: int = 0,
     ) -> None:
