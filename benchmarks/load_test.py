@@ -67,17 +67,18 @@ class Shared:
     requests_left: int = 0
 
     def take_request(self) -> bool:
-        with self.lock:
-            if self.requests_left <= 0:
-                return False
-            self.requests_left -= 1
-            return True
+        return self._take("requests_left")
 
     def take_trigger(self) -> bool:
+        return self._take("triggers_left")
+
+    def _take(self, budget: str) -> bool:
+        """One unit of the named budget, if any is left (the bounds keep the load test finite)."""
         with self.lock:
-            if self.triggers_left <= 0:
+            left = getattr(self, budget)
+            if left <= 0:
                 return False
-            self.triggers_left -= 1
+            setattr(self, budget, left - 1)
             return True
 
 
