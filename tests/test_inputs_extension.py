@@ -20,6 +20,7 @@ from services.reports.builder import report_frame
 from services.reports.inputs import InputsCache, read_inputs
 from services.reports.ranges import compute_range_data
 from services.contract.reports import ReportRequest
+from support.poll_files import grid_polls_csv
 
 NEWEST = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 HOUR_US = 3_600_000_000
@@ -30,14 +31,7 @@ def _us(moment: datetime) -> int:
 
 
 def _polls_csv(stores: int = 6, days: int = 3) -> str:
-    lines = ["store_id,status,timestamp_utc"]
-    t = NEWEST - timedelta(days=days)
-    while t <= NEWEST:
-        for i in range(stores):
-            status = "inactive" if (t.hour + i) % 4 == 0 else "active"
-            lines.append(f"s{i},{status},{(t + timedelta(minutes=7 * i)).strftime('%Y-%m-%d %H:%M:%S')} UTC")
-        t += timedelta(hours=1)
-    return "\n".join(lines) + "\n"
+    return grid_polls_csv(NEWEST, days=days, stores=stores, every_hours=1, offset_minutes=7, inactive_every=4)
 
 
 HOURS = "store_id,day,start_time_local,end_time_local\n" + "".join(

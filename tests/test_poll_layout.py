@@ -3,7 +3,7 @@ are both range scans, an earlier database is converted in place with its rows, M
 partitions (made ahead, dropped whole by retention) and the newest poll in a row."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -15,20 +15,14 @@ from models import poll_layout, retention, store_data, store_writes
 from models.db import init_schema, make_engine, read_tx, write_tx
 from models.report_inputs import read_report_inputs
 from services.ingest.loader import load_directory
+from support.poll_files import grid_polls_csv
 
 NEWEST = datetime(2024, 3, 10, 12, 0, tzinfo=timezone.utc)
 DAY_US = poll_layout.DAY_US
 
 
 def _polls(days: int, stores: int = 4) -> str:
-    lines = ["store_id,status,timestamp_utc"]
-    t = NEWEST - timedelta(days=days)
-    while t <= NEWEST:
-        for i in range(stores):
-            status = "inactive" if (t.hour + i) % 3 == 0 else "active"
-            lines.append(f"s{i},{status},{(t + timedelta(minutes=5 * i)).strftime('%Y-%m-%d %H:%M:%S')} UTC")
-        t += timedelta(hours=3)
-    return "\n".join(lines) + "\n"
+    return grid_polls_csv(NEWEST, days=days, stores=stores, every_hours=3, offset_minutes=5, inactive_every=3)
 
 
 def _all_polls(engine) -> list[tuple[int, int, int]]:
