@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Row
 
 from models.closures import empty_closures, read_closures
 from models import poll_layout
+from models.packing import StoreTimeKey
 from models.db import read_tx
 from models.store_data import (
     data_version, earliest_poll_us, is_mysql, latest_poll_us, live_version, placeholders, store_keys,
@@ -318,7 +319,7 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, b
     chunk of the filter's stores a query, through the (store, time) key): each query's text
     stays a few megabytes even for ten times the real stores."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    packed_expr = f"(store_key * {mark}) + ((ts_us - {mark}) * 2) + active"
+    packed_expr = f"(store_key * {mark}) + ((ts_us - {mark}) * 2) + active"  # StoreTimeKey(lo, _TIME_BITS, flag)
     # One aggregate row a query (no GROUP BY: MariaDB would build a temporary table), with the
     # count that tells a whole text from one cut short.
     source = f"polls {poll_layout.STORE_KEY_HINT}" if by_store else "polls"
@@ -354,13 +355,8 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, b
         cursor.close()
     packed = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int64)
     del parts
-    return pd.DataFrame(
-        {
-            "store": packed >> (_TIME_BITS + 1),
-            "ts_us": ((packed >> 1) & ((1 << _TIME_BITS) - 1)) + lo_us,
-            "active": (packed & 1).astype(bool),
-        }
-    )
+    store, ts_us, active = StoreTimeKey(int(lo_us), _TIME_BITS, flag=True).unpack(packed)
+    return pd.DataFrame({"store": store, "ts_us": ts_us, "active": active})
 
 
 def _read_span(cursor: Any, sql: str, packing: tuple[int, int], lo_us: int, hi_us: int,

@@ -19,13 +19,14 @@ from sqlalchemy import Connection
 
 from models import live_queries
 from models.closures import read_closures
+from models.packing import StoreTimeKey
 from services.reports.hours import DAY_US, business_intervals
 
 log = logging.getLogger(__name__)
 
 SPAN_BEFORE_US = 8 * DAY_US  # how far back a "closed since" can be found
 SPAN_AFTER_US = 2 * DAY_US  # how far ahead the next opening can be found
-_WIDTH = 1 << 41  # > the span in µs: (store code, offset) packed in one sortable integer
+_TIME_BITS = 41  # 2^41 µs > the span: (store code, open − lo) packed in one sortable integer
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class BusinessTime:
     """Business intervals of every store over [anchor − 8 d, anchor + 2 d), absolute µs."""
 
     keys: pd.Index  # store keys; a store's code is its position here
-    packed_open: np.ndarray  # code * _WIDTH + (open − lo), sorted
+    packed_open: np.ndarray  # StoreTimeKey(lo_us, _TIME_BITS) of (code, open), sorted
     open_us: np.ndarray
     close_us: np.ndarray
     code: np.ndarray
@@ -63,7 +64,7 @@ class BusinessTime:
         next_change = np.full(count, -1, dtype=np.int64)
         if len(self.code) == 0 or not known.any():
             return Position(is_open, opened, closed, next_change)
-        query = np.where(known, codes, 0) * _WIDTH + (now_us - self.lo_us)
+        query = StoreTimeKey(self.lo_us, _TIME_BITS).pack(np.where(known, codes, 0), now_us)
         at = np.searchsorted(self.packed_open, query, side="right") - 1
         valid = known & (at >= 0)
         at_c = np.clip(at, 0, len(self.code) - 1)
@@ -119,4 +120,4 @@ def build_business_time(conn: Connection, anchor_us: int) -> BusinessTime:
     order = np.lexsort((opens, codes))
     opens, closes, codes = opens[order], closes[order], codes[order].astype(np.int64)
     log.debug("business time of %d stores built in %.3fs", len(keys), time.perf_counter() - started)
-    return BusinessTime(keys, codes * _WIDTH + (opens - lo), opens, closes, codes, lo, hi)
+    return BusinessTime(keys, StoreTimeKey(lo, _TIME_BITS).pack(codes, opens), opens, closes, codes, lo, hi)

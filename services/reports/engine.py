@@ -23,6 +23,7 @@ from typing import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from models.packing import StoreTimeKey
 from services.reports.hours import business_intervals
 
 MINUTE_US = 60_000_000
@@ -163,61 +164,54 @@ def observations(
     """In-hours polls of the closed `obs_range`, one per instant (inactive wins), sorted by
     store and time.
 
-    Each poll becomes one sortable int64 (store, time since the span start, status), inactive
-    sorting first within an instant. The time needs bit_length(span) bits, which leaves
-    62 − that for the store: 22 bits (4M stores) for the 7-day report, 16 for a 366-day range.
+    Each poll becomes one sortable int64 (models/packing.py: store, time since the span start,
+    status), inactive sorting first within an instant. The time needs bit_length(span) bits, which
+    leaves 62 − that for the store: 22 bits (4M stores) for the 7-day report, 16 for a 366-day range.
     Stores beyond that are handled in blocks (a loop over blocks of stores, usually one).
     """
     keep = (code >= 0) & (rel_us >= obs_range[0]) & (rel_us <= obs_range[1])
     if not keep.all():  # (a fresh read has nothing to drop: no copies of millions of polls)
         code, rel_us, active = code[keep], rel_us[keep], active[keep]
-    time_bits = int(span[1] - span[0]).bit_length()
-    code_bits = 62 - time_bits
-    if code_bits < 1:
+    whole = StoreTimeKey.for_span(span[0], span[1], flag=True)
+    if whole.code_bits < 1:
         raise ValueError("the span of a report is too long for microsecond arithmetic")
     top = max(int(code.max(initial=0)), int(interval_code.max(initial=0)))
-    if top >> code_bits == 0:
-        return _observations_block(code, rel_us, active, interval_code, open_us, close_us, 0, time_bits, span[0])
+    if whole.fits(top):
+        return _observations_block(code, rel_us, active, interval_code, open_us, close_us, whole)
     parts = []
-    for block in range((top >> code_bits) + 1):
-        polls_in, intervals_in = (code >> code_bits) == block, (interval_code >> code_bits) == block
+    for block in range((top >> whole.code_bits) + 1):
+        polls_in = (code >> whole.code_bits) == block
+        intervals_in = (interval_code >> whole.code_bits) == block
+        key = StoreTimeKey(whole.lo, whole.time_bits, block << whole.code_bits, flag=True)
         parts.append(_observations_block(
             code[polls_in], rel_us[polls_in], active[polls_in], interval_code[intervals_in],
-            open_us[intervals_in], close_us[intervals_in], block << code_bits, time_bits, span[0]))
+            open_us[intervals_in], close_us[intervals_in], key))
     return tuple(np.concatenate(column) for column in zip(*parts))  # type: ignore[return-value]
 
 
 def _observations_block(code: np.ndarray, rel_us: np.ndarray, active: np.ndarray, interval_code: np.ndarray,
-                        open_us: np.ndarray, close_us: np.ndarray, base: int, time_bits: int,
-                        span_lo: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    def pack(c: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return ((c.astype(np.int64) - base) << time_bits) + (t - span_lo)
-
+                        open_us: np.ndarray, close_us: np.ndarray,
+                        key: StoreTimeKey) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # One array of millions of polls, sorted in place; everything else a million rows at a time,
     # so that a fleet's temporaries are a few megabytes the allocator reuses, not hundreds of
     # megabytes of fresh memory each.
     packed = np.empty(len(code), dtype=np.int64)
     for lo in range(0, len(code), _ROWS):
-        part = code[lo : lo + _ROWS].astype(np.int64)
-        part -= base
-        part <<= time_bits
-        part += rel_us[lo : lo + _ROWS]
-        part -= span_lo
-        part <<= 1
-        part |= active[lo : lo + _ROWS]
-        packed[lo : lo + _ROWS] = part
+        key.pack_into(packed[lo : lo + _ROWS], code[lo : lo + _ROWS], rel_us[lo : lo + _ROWS],
+                      active[lo : lo + _ROWS])
     packed.sort()
-    open_keys = pack(interval_code, open_us)
-    close_keys = pack(interval_code, close_us)
+    plain = key.without_flag()
+    open_keys = plain.pack(interval_code, open_us)
+    close_keys = plain.pack(interval_code, close_us)
     out_code, out_rel, out_active = [], [], []
     for lo in range(0, len(packed), _ROWS):
         part = packed[lo : lo + _ROWS]
-        poll_keys = part >> 1
+        poll_keys = key.unflagged(part)
         # The first of each (store, instant): inactive sorts first, so inactive wins.
         keep = np.ones(len(part), dtype=bool)
         keep[1:] = poll_keys[1:] != poll_keys[:-1]
         if lo:
-            keep[0] = poll_keys[0] != packed[lo - 1] >> 1
+            keep[0] = poll_keys[0] != key.unflagged(packed[lo - 1])
         slot = np.searchsorted(open_keys, poll_keys, side="right")
         slot -= 1
         keep &= slot >= 0
@@ -226,10 +220,10 @@ def _observations_block(code: np.ndarray, rel_us: np.ndarray, active: np.ndarray
             keep &= poll_keys < close_keys[slot]  # inside the business interval that opened last
         else:
             keep[:] = False
-        poll_keys = poll_keys[keep]
-        out_code.append((poll_keys >> time_bits) + base)
-        out_rel.append((poll_keys & ((1 << time_bits) - 1)) + span_lo)
-        out_active.append((part[keep] & 1).astype(bool))
+        kept = part[keep]
+        out_code.append(key.code(kept))
+        out_rel.append(key.time(kept))
+        out_active.append(key.active(kept))
     if not out_code:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     return np.concatenate(out_code), np.concatenate(out_rel), np.concatenate(out_active)

@@ -6,11 +6,10 @@ closures (SPEC 9) are then taken out: business time is the hours minus the union
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import pandas as pd
 
+from models.packing import StoreTimeKey
 from services.reports.timezones import resolve_zone, wall_to_utc
 
 DAY_S = 86_400
@@ -88,10 +87,10 @@ def subtract_closures(
     if not mine.any() or not len(codes):
         return opens, closes, codes
     c_start, c_end, c_code = _union(c_code[mine], c_start[mine], c_end[mine])
-    key = _store_time_key(span_lo, span_hi, len(universe))
-    if key is None:  # too many stores over too long a span for one int64 key: the plain sweep
+    key = StoreTimeKey.for_span(span_lo, span_hi)
+    if not key.fits(len(universe)):  # too many stores over too long a span for one int64: the plain sweep
         return _sweep_out(opens, closes, codes, c_code, c_start, c_end, span_lo, span_hi)
-    last = np.searchsorted(key(c_code, c_start), key(codes, closes), side="left") - 1
+    last = np.searchsorted(key.pack(c_code, c_start), key.pack(codes, closes), side="left") - 1
     candidate = np.maximum(last, 0)
     hit = (last >= 0) & (c_code[candidate] == codes) & (c_end[candidate] > opens)
     if not hit.any():
@@ -100,7 +99,7 @@ def subtract_closures(
                                          span_lo, span_hi)
     # Both lists are sorted: the pieces go in where they belong (a merge, not a sort of all).
     kept = ~hit
-    at = np.searchsorted(key(codes[kept], opens[kept]), key(p_code, p_open)) + np.arange(len(p_code))
+    at = np.searchsorted(key.pack(codes[kept], opens[kept]), key.pack(p_code, p_open)) + np.arange(len(p_code))
     is_piece = np.zeros(int(kept.sum()) + len(p_code), dtype=bool)
     is_piece[at] = True
     merged = []
@@ -109,14 +108,6 @@ def subtract_closures(
         column[is_piece], column[~is_piece] = new, old[kept]
         merged.append(column)
     return merged[0], merged[1], merged[2]
-
-
-def _store_time_key(span_lo: int, span_hi: int, stores: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
-    """A sortable int64 of (store code, time in the span), or None when it does not fit."""
-    time_bits = int(span_hi - span_lo).bit_length()
-    if stores >= 2 ** (62 - time_bits):
-        return None
-    return lambda code, time: (code.astype(np.int64) << time_bits) + (time - span_lo)
 
 
 def _sweep_out(opens: np.ndarray, closes: np.ndarray, codes: np.ndarray, c_code: np.ndarray, c_start: np.ndarray,
@@ -139,9 +130,9 @@ def _sweep_out(opens: np.ndarray, closes: np.ndarray, codes: np.ndarray, c_code:
 
 def _order_by_store_time(code: np.ndarray, time: np.ndarray, span_lo: int, span_hi: int) -> np.ndarray:
     """Sort order by (store, time): one int64 key when both fit, else a two-key lexsort."""
-    time_bits = int(span_hi - span_lo).bit_length()
-    if len(code) and int(code.max()) < 2 ** (62 - time_bits):
-        return np.argsort((code.astype(np.int64) << time_bits) + (time - span_lo), kind="stable")
+    key = StoreTimeKey.for_span(span_lo, span_hi)
+    if len(code) and key.fits(int(code.max())):
+        return np.argsort(key.pack(code, time), kind="stable")  # 4× faster than lexsort (models/packing.py)
     return np.lexsort((time, code))
 
 
