@@ -17,10 +17,10 @@ from models.deliveries import PENDING, Delivery
 from models.live_state import (
     Alert, AlertEvent, AlertStoreState, LiveCursor, StoreTransition,
 )
-from models.live_tables import LiveSequence, PollArrival
-from models.report_inputs import _fetch_hours, _fetch_polls, _prepare_session
+from models.live_tables import PollArrival
+from models.report_inputs import read_hours, read_polls
 from models.store_data import executemany, is_mysql, placeholders
-from models.tables import DataLoad, Store, StoreTimezone
+from models.tables import Store, StoreTimezone
 
 _KEYS_PER_QUERY = 5_000  # bound parameters of one IN (…) list
 STATE_COLUMNS = ["store", "last_ts_us", "last_active", "run_len", "run_start_us", "received_us", "status",
@@ -54,18 +54,6 @@ def cursor_load_version(conn: Connection) -> int:
     return int(value or 0)
 
 
-def live_sequence(conn: Connection) -> int:
-    """The last committed live batch (0 before any): arrivals up to it are all committed."""
-    value = conn.execute(select(LiveSequence.value).where(LiveSequence.id == 1)).scalar()
-    return int(value or 0)
-
-
-def last_changed_load(conn: Connection) -> int:
-    """Id of the last CSV load that changed data (0 before any)."""
-    value = conn.execute(select(func.max(DataLoad.id)).where(DataLoad.changed.is_(True))).scalar()
-    return int(value or 0)
-
-
 # -- arrivals and polls ----------------------------------------------------------------------------
 def read_arrivals(conn: Connection, after_seq: int, upto_seq: int) -> pd.DataFrame:
     """Arrivals of batches (after_seq, upto_seq], in the order they were committed."""
@@ -94,12 +82,7 @@ def read_recent_polls(conn: Connection, lo_us: int) -> pd.DataFrame:
     if hi is None or int(hi) < lo_us:
         return pd.DataFrame({"store": np.zeros(0, np.int64), "ts_us": np.zeros(0, np.int64),
                              "active": np.zeros(0, bool)})
-    _prepare_session(conn)
-    return _fetch_polls(conn, int(lo_us), int(hi), ("", []))
-
-
-def latest_poll_us(conn: Connection) -> int | None:
-    return poll_layout.newest_poll_us(conn)  # MySQL: a row, not a scan (models/poll_layout.py)
+    return read_polls(conn, int(lo_us), int(hi))
 
 
 # -- store state -----------------------------------------------------------------------------------
@@ -235,8 +218,7 @@ def store_key_top(conn: Connection) -> int:
 
 def read_schedule(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.Index]:
     """Business hours (store, day, start_s, end_s), zones (store, tz) and every store key."""
-    _prepare_session(conn)
-    hours = _fetch_hours(conn, ("", []))
+    hours = read_hours(conn)
     zones = pd.DataFrame.from_records(conn.execute(select(StoreTimezone.store_key, StoreTimezone.tz)).all(),
                                       columns=["store", "tz"])
     keys = pd.Index(np.asarray(conn.execute(select(Store.id).order_by(Store.id)).scalars().all(), dtype=np.int64))

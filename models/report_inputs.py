@@ -306,6 +306,18 @@ class _SecondReader:
         return self._parts
 
 
+def read_hours(conn: Connection) -> pd.DataFrame:
+    """Every business-hours row (store key, day, start_s, end_s), read packed like a report's."""
+    _prepare_session(conn)
+    return _fetch_hours(conn, ("", []))
+
+
+def read_polls(conn: Connection, lo_us: int, hi_us: int) -> pd.DataFrame:
+    """Every poll in [lo_us, hi_us] (store key, ts_us, active), read packed like a report's."""
+    _prepare_session(conn)
+    return _fetch_polls(conn, int(lo_us), int(hi_us), ("", []))
+
+
 def _prepare_session(conn: Connection) -> None:
     """Once per connection that reads packed texts (the caller's, and each second reader's)."""
     if is_mysql(conn):

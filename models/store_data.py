@@ -75,8 +75,13 @@ def data_version(conn: Connection) -> int:
     """A report cache key naming one state of the data: the id of the last load that changed it
     plus the number of live batches committed (SPEC 10). Both only grow, so the sum does too:
     a new load or a new live batch always gives a new version, and a cache never serves stale data."""
+    return last_changed_load(conn) + live_version(conn)
+
+
+def last_changed_load(conn: Connection) -> int:
+    """Id of the last load that changed data (0 before any)."""
     version = conn.execute(select(func.max(DataLoad.id)).where(DataLoad.changed.is_(True))).scalar()
-    return int(version or 0) + live_version(conn)
+    return int(version or 0)
 
 
 def live_version(conn: Connection) -> int:

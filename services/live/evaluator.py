@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from models import live_queries
+from models import live_queries, store_data
 from models.db import read_tx, write_tx
 from models.live_state import STATUS_CODES
 from services.live import signals
@@ -145,8 +145,8 @@ class LiveEvaluator:
         with write_tx(self.engine) as conn:
             cursor = live_queries.lock_cursor(conn)
             now = self.clock()
-            upto = live_queries.live_sequence(conn)
-            load = live_queries.last_changed_load(conn)
+            upto = store_data.live_version(conn)
+            load = store_data.last_changed_load(conn)
             alerts = live_queries.list_alerts(conn)
             alert_ids = frozenset(a.id for a in alerts)
             self._refresh_scopes(conn, alerts)
@@ -205,11 +205,11 @@ class LiveEvaluator:
     def _read_refresh(self, conn: Connection) -> tuple[int, pd.DataFrame] | None:
         """(load id, each store's latest run in the newest 8 days of polls) when a CSV load that
         changed data is not folded in yet; vectorised over the fleet."""
-        load = live_queries.last_changed_load(conn)
+        load = store_data.last_changed_load(conn)
         if load == live_queries.cursor_load_version(conn):
             return None
         started = time.perf_counter()
-        latest = live_queries.latest_poll_us(conn)
+        latest = store_data.latest_poll_us(conn)
         if latest is None:
             return load, latest_runs(pd.DataFrame(), 0, self.stale_us)
         polls = live_queries.read_recent_polls(conn, latest - REFRESH_LOOKBACK_US)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from models import live_queries
+from models import live_queries, store_data
 from models.closures import read_closures
 from models.packing import StoreTimeKey
 from services.reports.hours import DAY_US, business_intervals
@@ -94,7 +94,7 @@ class BusinessTimeCache:
 
     def get(self, conn: Connection, now_us: int) -> BusinessTime:
         anchor = now_us - now_us % DAY_US
-        key = (live_queries.last_changed_load(conn), *live_queries.closures_signature(conn), anchor)
+        key = (store_data.last_changed_load(conn), *live_queries.closures_signature(conn), anchor)
         with self._lock:
             if self._key == key and self._value is not None:
                 return self._value
