@@ -366,13 +366,26 @@ class Bench:
         if core is None:  # keep the core tables the results file already has
             core = (self._read(self.args.out) or "## Benchmark results").split(PARTS_HEADING)[0].rstrip("\n")
         parts = [core]
-        named = [self._read(sections / f"{p.name}.md") for p in PARTS]
+        earlier = self._earlier_sections()
+        named = [self._read(sections / f"{p.name}.md") or earlier.get(p.title) for p in PARTS]
         if any(named):
             parts += ["", PARTS_HEADING, "",
                       "Each section below is the last run of its part (`--part NAME`); its date is in the file "
                       "names under " + str(sections) + "."]
             parts += ["\n" + text for text in named if text]
         return "\n".join(parts)
+
+    def _earlier_sections(self) -> dict[str, str]:
+        """Part sections of the results file as it stands, by title: a part with no section in
+        the workdir (another machine, a cleaned /tmp) keeps the one it has there."""
+        text = self._read(self.args.out) or ""
+        if PARTS_HEADING not in text:
+            return {}
+        found: dict[str, str] = {}
+        for chunk in re.split(r"\n(?=### )", text.split(PARTS_HEADING, 1)[1]):
+            if chunk.startswith("### "):
+                found[chunk.splitlines()[0][4:].strip()] = chunk.rstrip("\n")
+        return found
 
     @staticmethod
     def _read(path: Path) -> str | None:

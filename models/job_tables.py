@@ -46,7 +46,7 @@ class ReportTask(Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     store_ids: Mapped[Optional[str]] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
     result: Mapped[Optional[bytes]] = mapped_column(Blob)  # zlib-compressed partial CSV
-    data_version: Mapped[Optional[int]] = mapped_column(Integer)
+    data_version: Mapped[Optional[int]] = mapped_column(BigInteger)
     now_us: Mapped[Optional[int]] = mapped_column(BigInteger)  # the report's now, as the shard computed it
     error: Mapped[Optional[str]] = mapped_column(Text)
     warnings: Mapped[Optional[str]] = mapped_column(Text)  # JSON list: what the shard could not honour

@@ -38,6 +38,9 @@ class LiveCursor(Base):
     load_version: Mapped[int] = mapped_column(BigInteger, default=0)
     evaluated_us: Mapped[int] = mapped_column(BigInteger, default=0)  # service clock of the last pass
     pruned_us: Mapped[int] = mapped_column(BigInteger, default=0)  # last prune of old arrivals
+    # A new random id per pass: a process that finds its own id here knows no other process has
+    # written live_store_state since, so the copy it kept in memory is current.
+    pass_id: Mapped[Optional[str]] = mapped_column(String(32))
 
 
 class LiveStoreState(Base):

@@ -105,7 +105,7 @@ class Report(Base):
     error: Mapped[Optional[str]] = mapped_column(Text)
     file_name: Mapped[Optional[str]] = mapped_column(String(255))
     row_count: Mapped[Optional[int]] = mapped_column(Integer)
-    data_version: Mapped[Optional[int]] = mapped_column(Integer)
+    data_version: Mapped[Optional[int]] = mapped_column(BigInteger)  # grows with every live batch
     now_us: Mapped[Optional[int]] = mapped_column(BigInteger)
     cache_key: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     timings: Mapped[Optional[str]] = mapped_column(Text)  # JSON: seconds spent reading, computing, writing

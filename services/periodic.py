@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from sqlalchemy.exc import DBAPIError
@@ -13,11 +14,13 @@ log = logging.getLogger(__name__)
 
 class Periodic:
     """Calls `tick` in a daemon thread named `name`, then waits `interval` seconds (or until
-    `wake` is set, when given), until `stop`. A tick that returns False ends the loop."""
+    `wake` is set, when given, but never less than `min_gap` seconds after a tick began), until `stop`.
+    A tick that returns False ends the loop."""
 
     def __init__(self, name: str, tick: Callable[[], object], interval: Callable[[], float],
-                 wake: threading.Event | None = None) -> None:
+                 wake: threading.Event | None = None, min_gap: float = 0.0) -> None:
         self.name = name
+        self._min_gap = min_gap
         self._tick = tick
         self._interval = interval
         self._wake = wake
@@ -42,6 +45,7 @@ class Periodic:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 if self._tick() is False:
                     return
@@ -51,6 +55,9 @@ class Periodic:
                 log.exception("%s: unexpected error", self.name)
             if self._wake is None:
                 self._stop.wait(self._interval())
-            else:
-                self._wake.wait(self._interval())
-                self._wake.clear()
+                continue
+            self._wake.wait(self._interval())
+            self._wake.clear()
+            gap = self._min_gap - (time.monotonic() - started)
+            if gap > 0 and self._stop.wait(gap):  # woken too soon after the last tick
+                return

@@ -21,11 +21,11 @@ from sqlalchemy.exc import DBAPIError
 from models.base import datetime_to_micros
 from models.db import DEADLOCK_ATTEMPTS, is_deadlock
 from models.live_polls import LiveBatchWritten, StoreKeys, write_live_polls
+from services.live import batch_log
 from services.live.signals import polls_committed
 from services.metrics import POLLS_INGESTED
 
 log = logging.getLogger(__name__)
-
 
 
 def commit_polls(engine: Engine, store_ids: np.ndarray, ts_us: np.ndarray, active: np.ndarray,
@@ -65,6 +65,9 @@ def _write_once(engine: Engine, store_ids: np.ndarray, ts_us: np.ndarray, active
         if written.accepted:
             tx.commit()
             known.remember(written.new_stores)
+            batches = batch_log.of(engine)
+            if batches is not None and written.arrivals is not None:
+                batches.record(written.seq, *written.arrivals, received_us)
             return written
         tx.rollback()  # nothing changed: no batch number used, no data version moved
         return replace(written, seq=0)

@@ -36,10 +36,11 @@ from sqlalchemy import Connection, Engine
 from models import live_queries, store_data
 from models.db import read_tx, write_tx
 from models.live_state import STATUS_CODES
-from services.live import signals
+from services.live import batch_log, signals
 from services.live.alert_rules import EVENT_NAMES, decide
 from models.live_state import Alert
 from services.live.opening import BusinessTime, BusinessTimeCache
+from services.live.state_copy import StateCopy
 from services.live.state import UNKNOWN, UP, Statuses, apply_arrivals, changed_runs, latest_runs, live_status
 from services.live.timefmt import iso_z, now_us
 from services.periodic import Periodic
@@ -47,6 +48,10 @@ from services.periodic import Periodic
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
+# Passes woken by live writes run at most this often: a pass has a fixed cost (~5 ms of pandas
+# whatever its size), so at 20,000 polls/s a pass per 1,000-poll batch spent a core on it; this
+# gathers ~10 batches a pass, for at most this much more alert latency (target: p99 < 2 s).
+MIN_PASS_GAP_SECONDS = 0.1
 # Every store is evaluated at least this often (a safety net: between full passes a pass evaluates
 # the stores whose next time-driven change has come, as this process last computed it, and those
 # whose state changed; a full pass over a 135k-store fleet takes about a second).
@@ -55,6 +60,7 @@ REFRESH_LOOKBACK_US = 8 * 86_400 * 1_000_000  # polls read after a CSV load: the
 ARRIVALS_KEPT_US = 24 * 3600 * 1_000_000  # contract 3: arrivals older than a day are pruned
 TRANSITIONS_KEPT_US = 7 * 86_400 * 1_000_000
 PRUNE_EVERY_US = 60 * 1_000_000
+MAX_BATCHES_BY_NUMBER = 500  # batches read by number beside the held ones; more: the whole range
 ALERT_DELIVERY_PREFIX = "alert:"  # deliveries.report_id of an alert event: "alert:<event id>"
 
 
@@ -111,14 +117,17 @@ class LiveEvaluator:
         self._lock = threading.Lock()  # one pass at a time within this process
         self._scopes: dict[str, np.ndarray | None] = {}  # alert id → watched store keys (None: all)
         self._scope_version: tuple[int, frozenset[str]] | None = None
+        self._copy = StateCopy()  # live_store_state as this process last left it
         self._thread = Periodic("live-evaluator", self.run_once, lambda: tick_seconds,
-                                wake=signals.polls_committed.event)
+                                wake=signals.polls_committed.event, min_gap=min(MIN_PASS_GAP_SECONDS, tick_seconds))
 
     def start(self) -> None:
+        batch_log.enable(self.engine)  # the live writers of this process hand their batches over
         self._thread.start()
 
     def stop(self) -> None:
         self._thread.stop()
+        batch_log.disable(self.engine)
 
     def wake(self) -> None:
         """Run a pass now (a new alert, a live write of this process), not at the next tick."""
@@ -142,65 +151,100 @@ class LiveEvaluator:
         with read_tx(self.engine) as conn:
             business = self.business.get(conn, self.clock())
             refresh = self._read_refresh(conn)
-        with write_tx(self.engine) as conn:
-            cursor = live_queries.lock_cursor(conn)
-            now = self.clock()
-            upto = store_data.live_version(conn)
-            load = store_data.last_changed_load(conn)
-            alerts = live_queries.list_alerts(conn)
-            alert_ids = frozenset(a.id for a in alerts)
-            self._refresh_scopes(conn, alerts)
-            full = (self._last_full_us < 0 or now - self._last_full_us >= FULL_PASS_SECONDS * 1_000_000
-                    or alert_ids != self._alert_ids or id(business) != self._business_id or load != cursor.load_version)
-
-            new_alerts = [a for a in alerts if not a.baselined]
-            if new_alerts:  # their stores' current states, recorded before this pass's news: no event
-                self._baseline(conn, new_alerts, business, now)
-
-            changed: list[pd.DataFrame] = []
-            load_done = cursor.load_version
-            if load != cursor.load_version and refresh is not None and refresh[0] == load:
-                current = live_queries.read_states(conn, refresh[1]["store"].tolist())
-                from_load = changed_runs(refresh[1], current)
-                live_queries.write_states(conn, from_load)
-                changed.append(from_load)
-                load_done = load
-                log.info("live: %d store(s) took their newest poll from CSV load %d", len(from_load), load)
-            live_changed = pd.DataFrame()
-            if upto > cursor.seq:
-                arrivals = live_queries.read_arrivals(conn, cursor.seq, upto)
-                result.arrivals = len(arrivals)
-                if len(arrivals):
-                    current = live_queries.read_states(conn, pd.unique(arrivals["store"]).tolist())
-                    live_changed = apply_arrivals(current, arrivals, self.stale_us)
-                    live_queries.write_states(conn, live_changed)
-                    changed.append(live_changed)
-            changed_keys = (np.unique(np.concatenate([c["store"].to_numpy(np.int64) for c in changed]))
-                            if changed else np.zeros(0, np.int64))
-
-            if not full:
-                due = self._next_change.index.to_numpy()[self._next_change.to_numpy() <= now]
-                changed_keys = np.union1d(changed_keys, due.astype(np.int64))
-            if full or len(changed_keys):
-                result.full = full
-                states = live_queries.read_states(conn, None if full else changed_keys.tolist())
-                self._evaluate(conn, states, business, now, alerts, live_changed, result)
-            if full:
-                self._last_full_us = now
-                self._alert_ids = alert_ids
-                self._business_id = id(business)
-
-            pruned = cursor.pruned_us
-            if now - pruned >= PRUNE_EVERY_US:
-                live_queries.prune_arrivals(conn, now - ARRIVALS_KEPT_US, upto)
-                live_queries.prune_transitions(conn, now - TRANSITIONS_KEPT_US)
-                live_queries.prune_orphan_alert_states(conn)
-                pruned = now
-            live_queries.advance_cursor(conn, max(upto, cursor.seq), load_done, now, pruned)
+        try:
+            with write_tx(self.engine) as conn:
+                pass_id = self._write_pass(conn, business, refresh, result)
+        except BaseException:
+            self._copy.drop()  # rolled back: the copy may hold writes the table does not
+            raise
+        self._copy.committed(pass_id)
         if result.events:
             log.info("live: %d alert event(s) queued (%s)", len(result.events),
                      ", ".join(sorted({str(e["event"]) for e in result.events})))
         return result
+
+    def _write_pass(self, conn: Connection, business: BusinessTime, refresh: tuple[int, pd.DataFrame] | None,
+                    result: PassResult) -> str:
+        """Steps 1-5 of the module docstring in the caller's write transaction; returns the pass id
+        written into the cursor row."""
+        cursor = live_queries.lock_cursor(conn)
+        self._copy.begin(cursor.pass_id)
+        now = self.clock()
+        upto = store_data.live_version(conn)
+        load = store_data.last_changed_load(conn)
+        alerts = live_queries.list_alerts(conn)
+        alert_ids = frozenset(a.id for a in alerts)
+        self._refresh_scopes(conn, alerts)
+        full = (self._last_full_us < 0 or now - self._last_full_us >= FULL_PASS_SECONDS * 1_000_000
+                or alert_ids != self._alert_ids or id(business) != self._business_id or load != cursor.load_version)
+
+        new_alerts = [a for a in alerts if not a.baselined]
+        if new_alerts:  # their stores' current states, recorded before this pass's news: no event
+            self._baseline(conn, new_alerts, business, now)
+
+        changed: list[pd.DataFrame] = []
+        load_done = cursor.load_version
+        if load != cursor.load_version and refresh is not None and refresh[0] == load:
+            current = self._read_states(conn, refresh[1]["store"].tolist())
+            from_load = changed_runs(refresh[1], current)
+            self._write_states(conn, from_load)
+            changed.append(from_load)
+            load_done = load
+            log.info("live: %d store(s) took their newest poll from CSV load %d", len(from_load), load)
+        live_changed = pd.DataFrame()
+        if upto > cursor.seq:
+            arrivals = self._arrivals(conn, cursor.seq, upto)
+            result.arrivals = len(arrivals)
+            if len(arrivals):
+                current = self._read_states(conn, pd.unique(arrivals["store"]).tolist())
+                live_changed = apply_arrivals(current, arrivals, self.stale_us)
+                self._write_states(conn, live_changed)
+                changed.append(live_changed)
+        changed_keys = (np.unique(np.concatenate([c["store"].to_numpy(np.int64) for c in changed]))
+                        if changed else np.zeros(0, np.int64))
+
+        if not full:
+            due = self._next_change.index.to_numpy()[self._next_change.to_numpy() <= now]
+            changed_keys = np.union1d(changed_keys, due.astype(np.int64))
+        if full or len(changed_keys):
+            result.full = full
+            states = self._read_states(conn, None if full else changed_keys.tolist())
+            self._evaluate(conn, states, business, now, alerts, live_changed, result)
+        if full:
+            self._last_full_us = now
+            self._alert_ids = alert_ids
+            self._business_id = id(business)
+
+        pruned = cursor.pruned_us
+        if now - pruned >= PRUNE_EVERY_US:
+            live_queries.prune_arrivals(conn, now - ARRIVALS_KEPT_US, upto)
+            live_queries.prune_transitions(conn, now - TRANSITIONS_KEPT_US)
+            live_queries.prune_orphan_alert_states(conn)
+            pruned = now
+        pass_id = uuid.uuid4().hex
+        live_queries.advance_cursor(conn, max(upto, cursor.seq), load_done, now, pruned, pass_id)
+        return pass_id
+
+    def _read_states(self, conn: Connection, keys: list[int] | None) -> pd.DataFrame:
+        return self._copy.read(keys, lambda wanted: live_queries.read_states(conn, wanted))
+
+    def _write_states(self, conn: Connection, frame: pd.DataFrame) -> None:
+        live_queries.write_states(conn, frame)
+        self._copy.wrote(frame)
+
+    def _arrivals(self, conn: Connection, after_seq: int, upto_seq: int) -> pd.DataFrame:
+        """Arrivals of batches (after_seq, upto_seq] in commit order: those this process committed
+        from its batch log (services/live/batch_log.py), the others from the database."""
+        batches = batch_log.of(self.engine)
+        held = batches.take(after_seq, upto_seq) if batches is not None else {}
+        missing = (upto_seq - after_seq) - len(held)
+        if not held or missing > MAX_BATCHES_BY_NUMBER:
+            return live_queries.read_arrivals(conn, after_seq, upto_seq)
+        frames = [frame.assign(seq=seq) for seq, frame in held.items()]
+        if missing:
+            frames.append(live_queries.read_arrivals(
+                conn, after_seq, upto_seq, [s for s in range(after_seq + 1, upto_seq + 1) if s not in held]))
+        return pd.concat(frames, ignore_index=True).sort_values("seq", kind="stable", ignore_index=True)
 
     def _read_refresh(self, conn: Connection) -> tuple[int, pd.DataFrame] | None:
         """(load id, each store's latest run in the newest 8 days of polls) when a CSV load that
@@ -221,7 +265,7 @@ class LiveEvaluator:
     def _baseline(self, conn: Connection, alerts: list[Alert], business: BusinessTime, now: int) -> None:
         for alert in alerts:
             keys = self._scope_keys(alert)
-            states = live_queries.read_states(conn, None if keys is None else keys.tolist())
+            states = self._read_states(conn, None if keys is None else keys.tolist())
             if len(states):
                 statuses = live_status(states, business.position(states["store"].to_numpy(), now), now,
                                        self.stale_us)
@@ -285,8 +329,8 @@ class LiveEvaluator:
             len(keys), bool)
         moved = statuses.status != old
         if moved.any():  # whole rows, upserted in bulk: the cursor lock keeps them as read
-            live_queries.write_states(conn, states[moved].assign(status=statuses.status[moved],
-                                                                 status_since_us=statuses.since_us[moved]))
+            self._write_states(conn, states[moved].assign(status=statuses.status[moved],
+                                                          status_since_us=statuses.since_us[moved]))
         logged = moved & ((old != UNKNOWN) | from_live)
         if logged.any():
             at = np.where(np.isin(statuses.status[logged], [UP, STATUS_CODES["down"]]),
