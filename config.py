@@ -122,6 +122,7 @@ class Config:
     # at once (each holds a server thread).
     stale_after_minutes: int = 120
     event_streams_max: int = 4
+    live_share_while_reporting: float = 0.25  # services/priority.py
     # Operations: log lines as text or one JSON object each; /metrics without a key.
     log_format: str = "text"
     metrics_public: bool = False
@@ -180,6 +181,7 @@ class Config:
             webhook_retry_scale=_float_setting(values, "WEBHOOK_RETRY_SCALE", 1.0, 0.0),
             stale_after_minutes=_int_setting(values, "STALE_AFTER_MINUTES", 120, 1),
             event_streams_max=_int_setting(values, "EVENT_STREAMS_MAX", 4, 1),
+            live_share_while_reporting=min(1.0, _float_setting(values, "LIVE_SHARE_WHILE_REPORTING", 0.25, 0.01)),
             log_format=log_format,
             metrics_public=_bool_setting(values, "METRICS_PUBLIC", False),
             metrics_port=_int_setting(values, "METRICS_PORT", 0, 0),

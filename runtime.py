@@ -23,6 +23,7 @@ from services.reports.builder import InputsCache
 from services.ingest.reload_loop import CsvReloadLoop
 from services.delivery.worker import RETRY_DELAYS, DeliveryWorker, wake_delivery_worker
 from services.live.evaluator import LiveEvaluator
+from services.priority import report_priority
 from services.schedules.scheduler import Clock, ReportScheduler, clock_from_setting, report_starter, tick_for_speed
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Runtime:
             cache=InputsCache(),
             celery_app=celery_app,
         )
+        report_priority.configure(config.live_share_while_reporting)
         clock, speed = clock_from_setting(config.scheduler_clock)
         runtime = cls(
             config=config,

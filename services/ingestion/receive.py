@@ -10,6 +10,7 @@ from models.base import datetime_to_micros
 from services.access.principal import Principal, require
 from services.ingestion.poll_batch import parse_json_array, parse_ndjson
 from services.ingestion.writer import commit_polls
+from services.priority import report_priority
 
 
 def receive_polls(engine: Engine, principal: Principal, body: bytes, ndjson: bool, now: datetime) -> dict[str, Any]:
@@ -17,8 +18,9 @@ def receive_polls(engine: Engine, principal: Principal, body: bytes, ndjson: boo
     (`accepted` + `duplicates` + the number rejected = the polls sent)."""
     require(principal, "ingest")
     now_us = datetime_to_micros(now)
-    parsed = parse_ndjson(body, now_us) if ndjson else parse_json_array(body, now_us)
-    written = commit_polls(engine, parsed.store_ids, parsed.ts_us, parsed.active, now)
+    with report_priority.live_work():  # a report of this process computing goes first
+        parsed = parse_ndjson(body, now_us) if ndjson else parse_json_array(body, now_us)
+        written = commit_polls(engine, parsed.store_ids, parsed.ts_us, parsed.active, now)
     return {
         "accepted": written.accepted,
         "duplicates": parsed.valid - written.accepted,

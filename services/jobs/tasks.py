@@ -27,6 +27,7 @@ from services.jobs.outcome import report_finished
 from services.jobs.storage import ReportStore
 from services.reports.builder import InputsCache, NoDataError, build_for_params, report_csv_text
 from services.errors import InvalidInput
+from services.priority import report_priority
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,11 @@ def run_report_task(ctx: JobContext, report_id: str, shard: int) -> None:
         if task.has_result:  # saved by an attempt that died before merging
             done, total = report_tasks.shard_count(ctx.engine, report_id)
         else:
-            built = build_for_params(
-                ctx.engine, params, task.store_ids, ctx.cache,
-                progress=lambda f: report_tasks.set_progress(ctx.engine, task.id, owner, f),
-            )
+            with report_priority.report():  # live work of this process yields meanwhile
+                built = build_for_params(
+                    ctx.engine, params, task.store_ids, ctx.cache,
+                    progress=lambda f: report_tasks.set_progress(ctx.engine, task.id, owner, f),
+                )
             part = zlib.compress(report_csv_text(built.frame).encode("utf-8"), 6)
             saved, done, total = report_tasks.store_result(
                 ctx.engine, task, owner, part, built.data_version, built.now_us, built.warnings

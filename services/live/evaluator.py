@@ -44,6 +44,7 @@ from services.live.state_copy import StateCopy
 from services.live.state import UNKNOWN, UP, Statuses, apply_arrivals, changed_runs, latest_runs, live_status
 from services.live.timefmt import iso_z, now_us
 from services.periodic import Periodic
+from services.priority import report_priority
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class LiveEvaluator:
         signals.polls_committed.notify()
 
     def run_once(self) -> PassResult:
-        with self._lock:
+        with self._lock, report_priority.live_work():
             result = self._pass()
         if result.events:
             self.on_delivery_queued()
