@@ -19,7 +19,7 @@ from models import poll_layout
 from models.packing import StoreTimeKey
 from models.db import read_tx
 from models.store_data import (
-    data_version, earliest_poll_us, is_mysql, latest_poll_us, live_version, placeholders, store_keys,
+    data_version, earliest_poll_us, is_mysql, latest_poll_us, live_version, placeholders,
 )
 
 log = logging.getLogger(__name__)
@@ -82,19 +82,19 @@ def read_report_inputs(
         return empty
     keys: list[int] = []
     if store_ids is not None:
-        wanted = store_keys(conn, store_ids)
-        if wanted.empty:
+        stores = _stores_named(conn, store_ids)
+        if stores.empty:
             return empty
-        keys = [int(k) for k in wanted.to_numpy()]
+        keys = sorted(int(k) for k in stores["store"].to_numpy())
+        stores = stores[stores["first_poll_us"].notna()].astype({"first_poll_us": np.int64}).reset_index(drop=True)
+    else:
+        stores = _fetch_frame(conn, "SELECT id, store_id, first_poll_us FROM stores WHERE first_poll_us IS NOT NULL",
+                              ("", []), ["store", "store_id", "first_poll_us"])
 
     def only_keys(column: str) -> Filter:
         """A bound `column IN (...)` filter for the wanted stores (none: all stores)."""
         return (f" AND {column} IN ({placeholders(conn, len(keys))})", keys) if keys else ("", [])
 
-    stores = _fetch_frame(
-        conn, "SELECT id, store_id, first_poll_us FROM stores WHERE first_poll_us IS NOT NULL", only_keys("id"),
-        ["store", "store_id", "first_poll_us"],
-    )
     # Up to the newest poll, so later reports on the same data can reuse these inputs, unless
     # that is far beyond what this report needs (an as_of or a range far in the past).
     hi = latest if latest is not None and latest - now <= _SLICE_US else now
@@ -170,6 +170,26 @@ def _fetch_frame(conn: Connection, sql: str, where: Filter, columns: list[str]) 
     finally:
         cursor.close()
     return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _stores_named(conn: Connection, store_ids: Sequence[str]) -> pd.DataFrame:
+    """Key, id and first poll (None before any) of the given store ids that exist, by the unique
+    index, a chunk at a time: one query where a key lookup and then a read of the stores by key
+    took two (a Celery shard's 3,400 stores: measured 30 ms of its 280 ms read, issue 22)."""
+    wanted = sorted({str(s) for s in store_ids})
+    rows: list[tuple[Any, ...]] = []
+    for first in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[first:first + _IDS_PER_QUERY]
+        rows += _fetch_frame(conn, "SELECT id, store_id, first_poll_us FROM stores WHERE 1=1",
+                             (f" AND store_id IN ({placeholders(conn, len(chunk))})", chunk),
+                             ["store", "store_id", "first_poll_us"]).itertuples(index=False, name=None)
+    frame = pd.DataFrame.from_records(rows, columns=["store", "store_id", "first_poll_us"])
+    # Exact ids only: a MySQL collation may match another case or trailing spaces.
+    frame = frame[frame["store_id"].isin(wanted)]
+    return frame.astype({"store": np.int64, "store_id": object, "first_poll_us": object})
+
+
+_IDS_PER_QUERY = 2_000  # store ids bound in one IN (…) list
 
 
 def _fetch_hours(conn: Connection, key_filter: Filter) -> pd.DataFrame:

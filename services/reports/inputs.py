@@ -138,10 +138,11 @@ def read_inputs(
         extended = _extended(engine, cache, version, live, as_of_us, lookback_us)
         if extended is not None:
             return extended
-        if share and store_ids is not None and engine.dialect.name == "sqlite" and lookback_us <= SHARED_READ_MAX_US:
-            cache.fill_in_background(lambda: read_inputs(engine, as_of_us, None, None, lookback_us))
     with read_tx(engine) as conn:
         inputs = report_inputs.read_report_inputs(conn, as_of_us, lookback_us, store_ids)
+    if (cache is not None and share and store_ids is not None and engine.dialect.name == "sqlite"
+            and lookback_us <= SHARED_READ_MAX_US):  # after this read: the two would share the cores
+        cache.fill_in_background(lambda: read_inputs(engine, as_of_us, None, None, lookback_us))
     if cache is not None and store_ids is None and inputs.hi_us == inputs.latest_us:
         cache.put(inputs)
     return inputs
