@@ -84,6 +84,23 @@ def _shard_reads(run: PartRun, table: Table, env: dict[str, str], tag: str) -> N
     run.step(table, f"standard report's DB read, {SHARDS} shards in all (each a fresh engine)", measure)
 
 
+def _workers(run: PartRun, table: Table, url: str) -> None:
+    """The standard report on 1 and on 2 real Celery workers (4 shards, fresh processes): with
+    shards that read only their stores, a second worker must not make it slower (issue 22)."""
+    from benchkit.parts import Cluster, cluster_reports  # parts imports this module
+
+    firsts: dict[int, PartRow] = {}
+    for workers in (1, 2):
+        cluster = Cluster(f"celery, {workers} worker{'s' if workers > 1 else ''}, 4 shards", "celery", workers, 4)
+        rows = cluster_reports(run, table, url, cluster, later=0)
+        if "first" in rows and rows["first"].seconds is not None and not rows["first"].failed:
+            firsts[workers] = rows["first"]
+    if 1 in firsts and 2 in firsts:
+        one, two = firsts[1].seconds or 0.0, firsts[2].seconds or 0.0
+        firsts[2].targets.append(Target(f"no slower than 1 worker ({one:.2f} s)", two <= one))
+        firsts[2].notes += f"; {two / one:.2f}× the 1-worker report" if one else ""
+
+
 def _prune(run: PartRun) -> None:
     stores, days, keep = (PRUNE_STORES, PRUNE_DAYS, PRUNE_KEEP) if run.sizes.name == "full" else (60, 60, 30)
     data = run.data(stores, days)
@@ -120,7 +137,8 @@ def part_storage(run: PartRun) -> None:
         f"1×: {one.describe}; {sizes.fleet_factor}×: {ten.describe} ({sizes.days:g} days each; the 30-day "
         "availability range covers them all). Targets (issue 22): availability over 30 days cold median < 100 ms "
         "and p99 < 300 ms, warm < 30 ms; the shards' DB read ≤ 1.3× one read of all stores; pruning a month of "
-        f"400 days < 1 s on MySQL; the {sizes.fleet_factor}× load ≤ {sizes.fleet_factor + 1}× the 1× load.")
+        f"400 days < 1 s on MySQL; the {sizes.fleet_factor}× load ≤ {sizes.fleet_factor + 1}× the 1× load; at "
+        f"{sizes.fleet_factor}× on MySQL the standard report on 2 Celery workers no slower than on 1.")
     loads: dict[tuple[str, str], float] = {}
     for label, data in (("1×", one), (f"{sizes.fleet_factor}×", ten)):
         for kind in run.kinds():
@@ -144,4 +162,7 @@ def part_storage(run: PartRun) -> None:
                     run.result.errors.append(f"availability ({label}, {kind}): {exc}")
                     run.bench.failed = True
                 _shard_reads(run, table, env, f"{kind.lower()}-{label}")
+                if kind == "MySQL" and label != "1×":
+                    run.bench.ensure_broker()
+                    _workers(run, table, url)
     _prune(run)
