@@ -40,7 +40,7 @@ def test_connection_cut_during_a_raw_read_is_503(mysql_url: str, tmp_path: Path)
         assert client.get("/stores/r1/availability").status_code == 200
         runtime_of(app).runner.context.cache = InputsCache()  # the next answer must read the database
         # The stores of the inputs read: the first statement of models/report_inputs.py's raw cursor.
-        proxy.cut_on(b"FROM stores WHERE first_poll_us IS NOT NULL")
+        proxy.cut_on(b"SELECT id, store_id, first_poll_us FROM stores WHERE")
         answer = client.get("/stores/r2/availability")
         assert proxy.cuts == 1, "the read did not go through the raw cursor's statement"
         assert answer.status_code == 503, answer.get_data()[:300]

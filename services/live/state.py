@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from models.live_state import STATUS_CODES
+from models.packing import StoreTimeKey
 from services.live.opening import Position
 
 UP, DOWN, STALE, CLOSED, UNKNOWN = (STATUS_CODES[n] for n in ("up", "down", "stale", "closed", "unknown"))
@@ -98,13 +99,31 @@ def latest_runs(polls: pd.DataFrame, received_us: int, stale_us: int) -> pd.Data
     CSV load implies (the heavy part, done outside the evaluator's write transaction)."""
     if polls.empty:
         return empty_states().drop(columns=["status", "status_since_us"])
-    # Several polls of one instant count as one, inactive if any is (SPEC 2.4).
-    polls = (polls.groupby(["store", "ts_us"], sort=True)["active"].min().reset_index())
-    rows = pd.DataFrame({"store": polls["store"].to_numpy(np.int64), "ts_us": polls["ts_us"].to_numpy(np.int64),
-                         "active": polls["active"].to_numpy(bool), "weight": 1,
-                         "run_start_us": polls["ts_us"].to_numpy(np.int64), "received_us": int(received_us),
-                         "kind": 1})
-    return _runs(rows, stale_us).drop(columns="kind")
+    # NumPy on one packed key instead of pandas groupbys: after a CSV load this reads 8 days of
+    # every store (18M polls at 10× the fleet), and the groupbys took the API process to 3.6 GB.
+    store, ts, active = (polls["store"].to_numpy(np.int64), polls["ts_us"].to_numpy(np.int64),
+                         polls["active"].to_numpy(bool))
+    packing = StoreTimeKey.for_span(int(ts.min()), int(ts.max()), flag=True)
+    if packing.fits(int(store.max())) and int(store.min()) >= 0:
+        store, ts, flag = packing.unpack(np.sort(packing.pack(store, ts, active)))
+        active = np.asarray(flag, dtype=bool)
+    else:
+        order = np.lexsort((active, ts, store))
+        store, ts, active = store[order], ts[order], active[order]
+    # Several polls of one instant count as one, inactive if any is (SPEC 2.4): sorted, it comes first.
+    keep = np.ones(len(store), dtype=bool)
+    keep[1:] = (store[1:] != store[:-1]) | (ts[1:] != ts[:-1])
+    store, ts, active = store[keep], ts[keep], active[keep]
+    first = np.ones(len(store), dtype=bool)  # a run starts: another store, another status, a silence
+    first[1:] = (store[1:] != store[:-1]) | (active[1:] != active[:-1]) | (ts[1:] - ts[:-1] >= stale_us)
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(store)), 0))
+    ends = np.flatnonzero(np.append(store[1:] != store[:-1], True))  # each store's latest poll
+    starts = run_start[ends]
+    return pd.DataFrame({
+        "store": store[ends], "last_ts_us": ts[ends], "last_active": active[ends],
+        "run_len": (ends - starts + 1).astype(np.int64), "run_start_us": ts[starts],
+        "received_us": np.full(len(ends), int(received_us), dtype=np.int64),
+    })
 
 
 def changed_runs(fresh: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
