@@ -24,11 +24,11 @@ from services.reports.inputs import read_inputs  # noqa: E402
 
 
 def shards(count: int) -> dict[str, object]:
-    """The reads a standard report's shards make (contiguous store_id ranges, as the job runner
-    plans them), each on a fresh engine like a Celery worker's, against one read of every store."""
+    """The reads a standard report's shards make (ranges of store keys, as the job runner plans
+    them), each on a fresh engine like a Celery worker's, against one read of every store."""
     engine = make_engine(os.environ["DATABASE_URL"])
     with read_tx(engine) as conn:
-        ids = sorted(store_data.store_keys(conn).index.tolist())
+        ids = store_data.store_keys(conn).sort_values(kind="stable").index.tolist()
     engine.dispose()
     plans = {1: [None], count: [list(p) for p in np.array_split(np.array(ids, dtype=object), count)]}
     out: dict[str, object] = {"stores": len(ids)}

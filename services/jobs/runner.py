@@ -84,12 +84,13 @@ class ReportRunner:
         return report
 
     def _plan(self, request: ReportRequest) -> list[list[str] | None]:
-        """Split the report's stores into contiguous store_id ranges (code-point order), so the
-        shards' rows, concatenated in shard order, are the whole report's rows in order."""
+        """Split the report's stores into ranges of store keys, so that each shard's read is a
+        range of the polls' (store, time) key (models/report_inputs._dense); the merge puts the
+        rows in store_id order."""
         if self.shards <= 1:
             return [None]
         with read_tx(self.engine) as conn:
-            ids = sorted(store_data.store_keys(conn, request.store_ids).index.tolist())
+            ids = store_data.store_keys(conn, request.store_ids).sort_values(kind="stable").index.tolist()
         if not ids:
             return [None]
         count = min(self.shards, len(ids))

@@ -8,7 +8,9 @@ report. Each step is conditional on still holding the lease, so a shard that was
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import heapq
 import json
 import logging
 import time
@@ -121,13 +123,14 @@ def _claim(ctx: JobContext, report_id: str, shard: int, owner: str) -> report_ta
 
 
 def _merge(ctx: JobContext, report_id: str, params: dict[str, Any]) -> None:
-    """Concatenate the shards' rows (each shard is a store_id range, in order) under one header."""
+    """The shards' rows under one header, in store_id order: each shard's are (it is a range of
+    store keys, runner._plan), so a k-way merge on the first field puts them together."""
     parts = report_tasks.results(ctx.engine, report_id)
     texts = [zlib.decompress(part.blob).decode("utf-8") for part in parts if part.blob is not None]
     if len(texts) != len(parts):
         raise RuntimeError(f"report {report_id}: {len(parts) - len(texts)} shard(s) counted but not saved")
     header = texts[0].partition("\n")[0]
-    rows = "".join(text.partition("\n")[2] for text in texts)
+    rows = merge_rows_by_store_id([text.partition("\n")[2] for text in texts])
     file_name = f"report_{report_id}.csv"
     try:
         ctx.store.save(file_name, header + "\n" + rows)
@@ -143,6 +146,17 @@ def _merge(ctx: JobContext, report_id: str, params: dict[str, Any]) -> None:
         cache_key=cache_key(params, version) if len(versions) == 1 else None, timings={"shards": len(parts)},
         warnings=json.dumps(list(dict.fromkeys(w for part in parts for w in part.warnings))),
     )
+
+
+def merge_rows_by_store_id(bodies: list[str]) -> str:
+    """CSV bodies (rows without a header, each sorted by its first field, the store_id) merged
+    into one sorted body. Python compares strings by code point, the report's order (SPEC 4)."""
+    if len(bodies) == 1:
+        return bodies[0]
+    assert all(body.endswith("\n") for body in bodies if body), "a shard's rows end with a line end"
+    # Only "\n" ends a row (str.splitlines would also cut at characters a store_id may hold).
+    streams = [[line + "\n" for line in body.split("\n")[:-1]] for body in bodies if body]
+    return "".join(heapq.merge(*streams, key=lambda line: next(csv.reader([line]))[0]))
 
 
 def _reuse(ctx: JobContext, report_id: str, params: dict[str, Any]) -> bool:
