@@ -1,67 +1,85 @@
 """Reports before live work within a process (services/priority.py): while a report computes,
-live pieces run one at a time and keep at most their share of the wall time; with no report
-they are not held at all. Real threads and clocks; only lower bounds are asserted where the
-machine's load could stretch a figure."""
+live pieces run one at a time and pause to keep their share of the wall time; with no report
+they run side by side and never pause. Real threads; the pauses are observed through the
+module's sleep, never by timing the test."""
 from __future__ import annotations
 
 import threading
 import time
 
+import pytest
+
+from services import priority as priority_module
 from services.priority import ReportPriority
 
 PIECE_S = 0.05
 
 
-def run_pieces(priority: ReportPriority, count: int, threads: int = 2) -> tuple[float, int]:
-    """`count` live pieces of PIECE_S each over `threads` threads: (seconds, most at once)."""
-    at_once = [0, 0]
+@pytest.fixture
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pauses live work takes (and still takes, through the real sleep)."""
+    taken: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        taken.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(priority_module.time, "sleep", sleep)
+    return taken
+
+
+def run_pieces(priority: ReportPriority, count: int, inside=lambda: time.sleep(PIECE_S)) -> int:
+    """`count` live pieces over two threads; returns the most that ran at once."""
     lock = threading.Lock()
-    left = [count]
+    state = {"left": count, "now": 0, "most": 0}
 
     def worker() -> None:
         while True:
             with lock:
-                if not left[0]:
+                if not state["left"]:
                     return
-                left[0] -= 1
+                state["left"] -= 1
             with priority.live_work():
                 with lock:
-                    at_once[0] += 1
-                    at_once[1] = max(at_once[1], at_once[0])
-                time.sleep(PIECE_S)
+                    state["now"] += 1
+                    state["most"] = max(state["most"], state["now"])
+                inside()
                 with lock:
-                    at_once[0] -= 1
+                    state["now"] -= 1
 
-    started = time.monotonic()
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    workers = [threading.Thread(target=worker) for _ in range(2)]
     for w in workers:
         w.start()
     for w in workers:
-        w.join()
-    return time.monotonic() - started, at_once[1]
+        w.join(60)
+    return state["most"]
 
 
-def test_live_work_keeps_its_share_while_a_report_runs() -> None:
+def test_live_work_runs_one_piece_at_a_time_and_pauses_while_a_report_runs(pauses: list[float]) -> None:
     priority = ReportPriority(share=0.5)
     with priority.report():
-        seconds, most = run_pieces(priority, 4)
-    assert most == 1  # one piece at a time
-    # Each piece after the first waits as long as the one before it took (share 0.5).
-    assert seconds >= 4 * PIECE_S + 3 * PIECE_S * 0.9
+        most = run_pieces(priority, 4)
+    assert most == 1
+    # Share 0.5: after each piece, as long a pause as the piece took (less what already passed).
+    assert len(pauses) >= 2
+    assert all(0 < p <= PIECE_S * 20 for p in pauses)
 
 
-def test_live_work_is_not_held_without_a_report() -> None:
+def test_live_work_runs_side_by_side_without_a_report(pauses: list[float]) -> None:
     priority = ReportPriority(share=0.5)
     with priority.report():
         run_pieces(priority, 1)  # leaves a pause owed, which must not matter once the report is over
-    seconds, most = run_pieces(priority, 4)
-    assert most == 2
-    assert seconds < 4 * PIECE_S + 3 * PIECE_S * 0.9
+    pauses.clear()
+    both = threading.Barrier(2)
+    most = run_pieces(priority, 2, inside=lambda: both.wait(timeout=30))  # passes only if both run at once
+    assert most == 2 and pauses == []
 
 
-def test_share_one_means_no_priority() -> None:
+def test_share_one_means_no_priority(pauses: list[float]) -> None:
     priority = ReportPriority()
     priority.configure(1.0)
+    both = threading.Barrier(2)
     with priority.report():
-        _, most = run_pieces(priority, 4)
-    assert most == 2
+        most = run_pieces(priority, 2, inside=lambda: both.wait(timeout=30))
+    assert most == 2 and pauses == []
