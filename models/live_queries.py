@@ -10,7 +10,6 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from models import poll_layout
 from models.deliveries import PENDING, Delivery
@@ -28,15 +27,23 @@ STATE_COLUMNS = ["store", "last_ts_us", "last_active", "run_len", "run_start_us"
 
 
 # -- cursor ----------------------------------------------------------------------------------------
+def ensure_cursor(conn: Connection) -> None:
+    """Create the cursor row unless it exists; meant for a short transaction of its own before the
+    first pass. Two processes starting together then only queue on the new key. (Created inside a
+    pass, after a locking read of the missing row, the gap locks of two passes made InnoDB pick one
+    as a deadlock victim and roll it back whole, savepoint and all.)"""
+    values = "(id, seq, load_version, evaluated_us, pruned_us) VALUES (1, 0, 0, 0, 0)"
+    if is_mysql(conn):
+        conn.exec_driver_sql(f"INSERT INTO live_cursor {values} ON DUPLICATE KEY UPDATE id = id")
+    else:
+        conn.exec_driver_sql(f"INSERT INTO live_cursor {values} ON CONFLICT (id) DO NOTHING")
+
+
 def lock_cursor(conn: Connection) -> LiveCursor:
-    """The evaluator's cursor row, locked until the transaction ends (created on first use)."""
+    """The evaluator's cursor row, locked until the transaction ends (created if missing)."""
     row = conn.execute(select(LiveCursor).where(LiveCursor.id == 1).with_for_update()).first()
     if row is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(LiveCursor).values(id=1, seq=0, load_version=0, evaluated_us=0, pruned_us=0))
-        except IntegrityError:  # another process created it first: lock theirs
-            pass
+        ensure_cursor(conn)
         row = conn.execute(select(LiveCursor).where(LiveCursor.id == 1).with_for_update()).first()
     assert row is not None
     return LiveCursor(id=1, seq=int(row.seq), load_version=int(row.load_version),

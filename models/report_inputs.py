@@ -19,7 +19,7 @@ from models import poll_layout
 from models.packing import StoreTimeKey
 from models.db import read_tx
 from models.store_data import (
-    data_version, earliest_poll_us, is_mysql, latest_poll_us, live_version, placeholders,
+    IDS_PER_QUERY, data_version, earliest_poll_us, is_mysql, latest_poll_us, live_version, placeholders,
 )
 
 log = logging.getLogger(__name__)
@@ -199,8 +199,8 @@ def _stores_named(conn: Connection, store_ids: Sequence[str]) -> pd.DataFrame:
     took two (a Celery shard's 3,400 stores: measured 30 ms of its 280 ms read, issue 22)."""
     wanted = sorted({str(s) for s in store_ids})
     rows: list[tuple[Any, ...]] = []
-    for first in range(0, len(wanted), _IDS_PER_QUERY):
-        chunk = wanted[first:first + _IDS_PER_QUERY]
+    for first in range(0, len(wanted), IDS_PER_QUERY):
+        chunk = wanted[first:first + IDS_PER_QUERY]
         rows += _fetch_frame(conn, "SELECT id, store_id, first_poll_us FROM stores WHERE 1=1",
                              (f" AND store_id IN ({placeholders(conn, len(chunk))})", chunk),
                              ["store", "store_id", "first_poll_us"]).itertuples(index=False, name=None)
@@ -209,8 +209,6 @@ def _stores_named(conn: Connection, store_ids: Sequence[str]) -> pd.DataFrame:
     frame = frame[frame["store_id"].isin(wanted)]
     return frame.astype({"store": np.int64, "store_id": object, "first_poll_us": object})
 
-
-_IDS_PER_QUERY = 2_000  # store ids bound in one IN (…) list
 
 
 def _fetch_hours(conn: Connection, key_filter: Filter) -> pd.DataFrame:

@@ -53,8 +53,8 @@ def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.S
         # time, never by reading every store (at 10× the fleet 135k rows cost PyMySQL a second).
         store_ids = list(store_ids)
         wanted_ids = sorted(set(store_ids))
-        rows = [row for first in range(0, len(wanted_ids), _IDS_PER_QUERY) for row in conn.execute(
-            select(Store.store_id, Store.id).where(Store.store_id.in_(wanted_ids[first:first + _IDS_PER_QUERY]))
+        rows = [row for first in range(0, len(wanted_ids), IDS_PER_QUERY) for row in conn.execute(
+            select(Store.store_id, Store.id).where(Store.store_id.in_(wanted_ids[first:first + IDS_PER_QUERY]))
         ).all()]
     else:
         rows = conn.execute(select(Store.store_id, Store.id)).all()
@@ -69,7 +69,7 @@ def store_keys(conn: Connection, store_ids: Iterable[str] | None = None) -> pd.S
     return mapping[mapping.index.intersection(wanted)]
 
 
-_IDS_PER_QUERY = 2_000
+IDS_PER_QUERY = 2_000  # store ids bound in one IN (…) list
 
 
 def count_polls(conn: Connection, lo_us: int | None = None, hi_us: int | None = None) -> int:

@@ -32,9 +32,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from models import live_queries, store_data
-from models.db import read_tx, write_tx
+from models.db import DEADLOCK_ATTEMPTS, is_deadlock, read_tx, write_tx
 from models.live_state import STATUS_CODES
 from services.live import batch_log, signals
 from services.live.alert_rules import EVENT_NAMES, decide
@@ -118,6 +119,7 @@ class LiveEvaluator:
         self._lock = threading.Lock()  # one pass at a time within this process
         self._scopes: dict[str, np.ndarray | None] = {}  # alert id → watched store keys (None: all)
         self._scope_version: tuple[int, frozenset[str]] | None = None
+        self._cursor_ready = False  # the live_cursor row is known to exist
         self._copy = StateCopy()  # live_store_state as this process last left it
         self._thread = Periodic("live-evaluator", self.run_once, lambda: tick_seconds,
                                 wake=signals.polls_committed.event, min_gap=min(MIN_PASS_GAP_SECONDS, tick_seconds))
@@ -152,6 +154,8 @@ class LiveEvaluator:
         with read_tx(self.engine) as conn:
             business = self.business.get(conn, self.clock())
             refresh = self._read_refresh(conn)
+        if not self._cursor_ready:
+            self._ensure_cursor()
         try:
             with write_tx(self.engine) as conn:
                 pass_id = self._write_pass(conn, business, refresh, result)
@@ -225,6 +229,18 @@ class LiveEvaluator:
         pass_id = uuid.uuid4().hex
         live_queries.advance_cursor(conn, max(upto, cursor.seq), load_done, now, pruned, pass_id)
         return pass_id
+
+    def _ensure_cursor(self) -> None:
+        """The cursor row exists (live_queries.ensure_cursor), made in a transaction of its own."""
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                with write_tx(self.engine) as conn:
+                    live_queries.ensure_cursor(conn)
+                break
+            except DBAPIError as exc:
+                if not is_deadlock(exc) or attempt == DEADLOCK_ATTEMPTS:
+                    raise
+        self._cursor_ready = True
 
     def _read_states(self, conn: Connection, keys: list[int] | None) -> pd.DataFrame:
         return self._copy.read(keys, lambda wanted: live_queries.read_states(conn, wanted))
