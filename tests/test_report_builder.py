@@ -93,3 +93,20 @@ def check_mysql_reads_only_the_asked_store(engine, tmp_path: Path, counted_reads
     assert len(counted_reads) == 3  # one read per store
     assert answers[2] == store_availability(engine, "r1", spec)
     assert answers[0]["store_id"] == "store-1" and answers[1]["store_id"] == "store-2"
+
+
+def test_a_hit_on_the_second_entry_moves_it_first_by_identity() -> None:
+    """Two entries (the standard window and a longer range, or a background read put first
+    meanwhile): serving the second reorders them by identity, never by comparing their DataFrames
+    (which have no truth value: this was a 500 on GET /stores/<id>/availability)."""
+    def entry(lo_us: int) -> report_inputs.ReportInputs:
+        frame = pd.DataFrame({"store": [1, 2]})
+        return report_inputs.ReportInputs(frame, frame, frame, frame, latest_us=100, lo_us=lo_us, hi_us=100,
+                                          data_version=7)
+
+    cache = InputsCache()
+    wide, narrow = entry(0), entry(50)
+    cache.put(wide)
+    cache.put(narrow)  # first now
+    assert cache.get(7, 60, 20) is wide  # [40, 60] is only in the wide one
+    assert cache.get(7, 90, 20) is wide  # both cover [70, 90]: the one served last comes first

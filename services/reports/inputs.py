@@ -86,8 +86,7 @@ class InputsCache:
                     continue
                 now = inputs.latest_us if as_of_us is None else as_of_us
                 if inputs.covers(now, lookback_us):
-                    self._entries.remove(inputs)
-                    self._entries.insert(0, inputs)
+                    self._entries = [inputs, *(e for e in self._entries if e is not inputs)]
                     return inputs
         return None
 
