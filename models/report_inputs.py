@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 Filter = tuple[str, list[int]]  # an SQL fragment and its bound integers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReportInputs:
-    """What reports read, from one snapshot; store columns hold integer keys.
+    """What reports read, from one snapshot; store columns hold integer keys. Compared by
+    identity: field-wise equality would compare DataFrames, which have no truth value.
 
     Polls are every poll from `lo_us` on, so the same inputs serve any report whose
     [now − 8 d, now] starts at or after `lo_us` (later polls are ignored by the engine).
@@ -91,16 +92,19 @@ def read_report_inputs(
         stores = _fetch_frame(conn, "SELECT id, store_id, first_poll_us FROM stores WHERE first_poll_us IS NOT NULL",
                               ("", []), ["store", "store_id", "first_poll_us"])
 
+    dense = _dense(keys)
+
+    def in_list(column: str) -> Filter:
+        """A bound `column IN (...)` filter for the wanted stores (none: all stores)."""
+        return (f" AND {column} IN ({placeholders(conn, len(keys))})", keys) if keys else ("", [])
+
     def only_keys(column: str) -> Filter:
-        """A bound filter for the wanted stores (none: all stores): `column IN (...)`, or the range
-        of their keys when they are dense in it (a shard's: see _dense), the rows of other stores
-        in it dropped by the caller."""
-        if not keys:
-            return "", []
-        if _dense(keys):
-            mark = placeholders(conn, 1)
-            return f" AND {column} >= {mark} AND {column} <= {mark}", [keys[0], keys[-1]]
-        return f" AND {column} IN ({placeholders(conn, len(keys))})", keys
+        """in_list, or the range of the keys when they are dense in it (a shard's: see _dense),
+        the rows of other stores in it dropped below."""
+        if not dense:
+            return in_list(column)
+        mark = placeholders(conn, 1)
+        return f" AND {column} >= {mark} AND {column} <= {mark}", [keys[0], keys[-1]]
 
     # Up to the newest poll, so later reports on the same data can reuse these inputs, unless
     # that is far beyond what this report needs (an as_of or a range far in the past).
@@ -111,11 +115,10 @@ def read_report_inputs(
     _prepare_session(conn)
     # MySQL reads given stores by their keys (dense ones as key ranges, in _fetch_slice); SQLite
     # filters its time-first window by an IN list.
-    polls = _fetch_polls(conn, lo, hi, ("", keys) if keys and is_mysql(conn) else (
-        (f" AND store_key IN ({placeholders(conn, len(keys))})", keys) if keys else ("", [])))
+    polls = _fetch_polls(conn, lo, hi, ("", keys) if keys and is_mysql(conn) else in_list("store_key"))
     hours = _fetch_hours(conn, by_store)
     zones = _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", by_store, ["store", "tz"])
-    if keys and _dense(keys):
+    if dense:
         hours = hours[np.isin(hours["store"].to_numpy(), keys)].reset_index(drop=True)
         zones = zones[np.isin(zones["store"].to_numpy(), keys)].reset_index(drop=True)
     closures = report_closures(conn, lo, keys or None)
@@ -379,6 +382,7 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, b
     cursor = conn.connection.cursor()
     try:
         parts: list[np.ndarray] = []
+        ranged = False  # a chunk was read as a key range: other stores' polls to drop
         if by_store:
             keys = sorted(key_filter[1])
             per_query = max(1, min(_MAX_STORES_PER_QUERY, _POLLS_PER_QUERY * _HOUR_US // max(1, hi_us - lo_us)))
@@ -386,6 +390,7 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, b
                 chunk = keys[first:first + per_query]
                 if _dense(chunk):  # its key range, the other stores in it dropped below
                     chunk_sql, params = f"{sql} AND store_key >= {mark} AND store_key <= {mark}", [chunk[0], chunk[-1]]
+                    ranged = True
                 else:
                     chunk_sql, params = f"{sql} AND store_key IN ({placeholders(conn, len(chunk))})", chunk
                 parts.extend(_read_span(cursor, chunk_sql, packing, int(lo_us), int(hi_us), params))
@@ -410,7 +415,7 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, b
     packed = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int64)
     del parts
     store, ts_us, active = StoreTimeKey(int(lo_us), _TIME_BITS, flag=True).unpack(packed)
-    if by_store:
+    if ranged:
         wanted = np.isin(store, np.asarray(key_filter[1], dtype=np.int64))
         if not wanted.all():
             store, ts_us, active = store[wanted], ts_us[wanted], active[wanted]

@@ -56,10 +56,6 @@ class BatchLog:
                                    "received_us": np.full(len(keys), received_us, dtype=np.int64)})
                 for seq, (keys, ts_us, active, received_us) in sorted(held.items())}
 
-    def clear(self) -> None:
-        with self._lock:
-            self._batches.clear()
-
 
 _logs: "weakref.WeakKeyDictionary[Engine, BatchLog]" = weakref.WeakKeyDictionary()
 _logs_lock = threading.Lock()
