@@ -50,6 +50,14 @@ def _number_setting(values: Mapping[str, str], name: str, default: Number, minim
     return value
 
 
+def _share_setting(values: Mapping[str, str], name: str, default: float) -> float:
+    """A share of the time: from 0.01 to 1."""
+    value = _float_setting(values, name, default, 0.01)
+    if value > 1:
+        raise ConfigError(f"{name} is a share of the time, at most 1, got {value}")
+    return value
+
+
 def _bool_setting(values: Mapping[str, str], name: str, default: bool) -> bool:
     raw = (values.get(name) or "").strip().lower()
     if raw == "":
@@ -181,7 +189,7 @@ class Config:
             webhook_retry_scale=_float_setting(values, "WEBHOOK_RETRY_SCALE", 1.0, 0.0),
             stale_after_minutes=_int_setting(values, "STALE_AFTER_MINUTES", 120, 1),
             event_streams_max=_int_setting(values, "EVENT_STREAMS_MAX", 4, 1),
-            live_share_while_reporting=min(1.0, _float_setting(values, "LIVE_SHARE_WHILE_REPORTING", 0.25, 0.01)),
+            live_share_while_reporting=_share_setting(values, "LIVE_SHARE_WHILE_REPORTING", 0.25),
             log_format=log_format,
             metrics_public=_bool_setting(values, "METRICS_PUBLIC", False),
             metrics_port=_int_setting(values, "METRICS_PORT", 0, 0),

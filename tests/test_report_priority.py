@@ -83,3 +83,21 @@ def test_share_one_means_no_priority(pauses: list[float]) -> None:
     with priority.report():
         most = run_pieces(priority, 2, inside=lambda: both.wait(timeout=30))
     assert most == 2 and pauses == []
+
+
+def test_the_share_setting_is_read_bounded_and_applied(tmp_path) -> None:
+    from config import Config, ConfigError
+    from runtime import Runtime
+
+    assert Config.from_env({}).live_share_while_reporting == 0.25
+    for bad in ("0", "1.5", "half", "nan"):
+        with pytest.raises(ConfigError, match="LIVE_SHARE_WHILE_REPORTING"):
+            Config.from_env({"LIVE_SHARE_WHILE_REPORTING": bad})
+    config = Config.from_env({"LIVE_SHARE_WHILE_REPORTING": "0.5", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+                              "CSV_DIR": str(tmp_path), "REPORT_DIR": str(tmp_path / "reports")})
+    runtime = Runtime.build(config)
+    try:
+        assert priority_module.report_priority.share == 0.5
+    finally:
+        runtime.close()
+        priority_module.report_priority.configure(0.25)
