@@ -113,9 +113,8 @@ def read_report_inputs(
         raise RuntimeError(f"more than {MAX_PACKED_STORE_KEY} stores: beyond what the packed poll read supports")
     by_store = only_keys("store_key")
     _prepare_session(conn)
-    # MySQL reads given stores by their keys (dense ones as key ranges, in _fetch_slice); SQLite
-    # filters its time-first window by an IN list.
-    polls = _fetch_polls(conn, lo, hi, ("", keys) if keys and is_mysql(conn) else in_list("store_key"))
+    # Given stores are read by their keys (dense ones as key ranges, in _fetch_slice).
+    polls = _fetch_polls(conn, lo, hi, ("", keys))
     hours = _fetch_hours(conn, by_store)
     zones = _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", by_store, ["store", "tz"])
     if dense:
@@ -261,14 +260,14 @@ MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1) - 1  # about 4 million stores
 
 
 def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
-    """Every poll in [lo_us, hi_us]; a long window is read as two halves on two connections.
-    On MySQL given stores (availability, a Celery shard) are read by the (store, time) key, a
-    chunk of stores a query: each store's range is one range scan, so a shard reads only its
-    stores' polls (SQLite filters them inside the window of its time-first key)."""
+    """Every poll in [lo_us, hi_us] (of the filter's stores, if any); a long window is read as
+    two halves on two connections. Given stores (availability, a Celery shard) are read through
+    a per-store key (models/poll_layout.store_read), a chunk of stores a query, so a shard reads
+    only its stores' polls."""
     bounds = [(base, min(base + _SLICE_US - 1, hi_us)) for base in range(int(lo_us), int(hi_us) + 1, _SLICE_US)]
     if not bounds:
         return _fetch_slice(conn, lo_us, lo_us - 1, key_filter)
-    if key_filter[1] and is_mysql(conn):
+    if key_filter[1]:
         keys = sorted(key_filter[1])
         helper = None
         if len(keys) >= PARALLEL_MIN_STORES and hi_us - lo_us >= PARALLEL_MIN_SPAN_US and _has_other_connections(conn):
@@ -369,15 +368,16 @@ def _prepare_session(conn: Connection) -> None:
 
 
 def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, by_store: bool = False) -> pd.DataFrame:
-    """Polls in [lo_us, hi_us], a span below 2^40 µs, a few hours a query (`by_store`, MySQL: a
-    chunk of the filter's stores a query, through the (store, time) key): each query's text
-    stays a few megabytes even for ten times the real stores."""
+    """Polls in [lo_us, hi_us], a span below 2^40 µs, a few hours a query (`by_store`: a chunk
+    of the filter's stores a query, through a per-store key): each query's text stays a few
+    megabytes even for ten times the real stores."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     packed_expr = f"(store_key * {mark}) + ((ts_us - {mark}) * 2) + active"  # StoreTimeKey(lo, _TIME_BITS, flag)
     # One aggregate row a query (no GROUP BY: MariaDB would build a temporary table), with the
     # count that tells a whole text from one cut short.
-    source = f"polls {poll_layout.STORE_KEY_HINT}" if by_store else "polls"
-    sql = f"SELECT COUNT(*), group_concat({packed_expr}) FROM {source} WHERE ts_us >= {mark} AND ts_us <= {mark}"
+    source, condition = poll_layout.store_read(conn, int(lo_us), int(hi_us)) if by_store else ("polls", "")
+    sql = (f"SELECT COUNT(*), group_concat({packed_expr}) FROM {source} "
+           f"WHERE ts_us >= {mark} AND ts_us <= {mark}{condition}")
     packing = (2 ** (_TIME_BITS + 1), int(lo_us))
     cursor = conn.connection.cursor()
     try:

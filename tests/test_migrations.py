@@ -21,6 +21,7 @@ from conftest import IN_CI, ROOT
 from models.base import Base
 from models.db import init_schema, make_engine
 from models.schema import baseline_metadata, head_revision
+from models.tables import POLLS_HOUR_INDEX
 
 LAST_RELEASE = "ced029b"  # the last release before migrations (the baseline revision's schema)
 
@@ -94,6 +95,10 @@ def _row_counts(engine, tables) -> dict[str, int]:
 
 
 def _index_names(conn, table: str) -> set[str]:
+    """SQLite's from its own catalog: SQLAlchemy does not reflect an index on an expression."""
+    if conn.dialect.name == "sqlite":
+        return {row[1] for row in conn.exec_driver_sql(f"PRAGMA index_list({table})").all()
+                if not row[1].startswith("sqlite_autoindex")}
     return {index["name"] for index in inspect(conn).get_indexes(table)}
 
 
@@ -103,9 +108,12 @@ def _schema_differences(conn) -> list:
     keys them by store and time instead of the models' secondary index)."""
     context = MigrationContext.configure(conn, opts={"compare_type": False})
     mysql = conn.dialect.name != "sqlite"
+    # SQLite's hour index of polls is on an expression, which reflection skips: checked by name.
+    unreflected = set() if mysql else _index_names(conn, "polls") & {POLLS_HOUR_INDEX}
     return [diff for diff in compare_metadata(context, Base.metadata)
             if not (isinstance(diff, tuple) and diff[0] == "remove_index")
-            and not (mysql and isinstance(diff, tuple) and diff[0] == "add_index" and diff[1].table.name == "polls")]
+            and not (isinstance(diff, tuple) and diff[0] == "add_index" and diff[1].table.name == "polls"
+                     and (mysql or diff[1].name in unreflected))]
 
 
 def test_a_last_release_database_is_upgraded_in_place(database_url: str, last_release: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from conftest import write_inputs
 from models import poll_layout, retention, store_data, store_writes
 from models.db import init_schema, make_engine, read_tx, write_tx
 from models.report_inputs import read_report_inputs
+from models.tables import POLLS_HOUR_INDEX
 from services.ingest.loader import load_directory
 from support.poll_files import grid_polls_csv
 
@@ -117,22 +118,33 @@ def test_the_newest_poll_follows_an_undone_line(database_url: str, tmp_path: Pat
     engine.dispose()
 
 
-def test_sqlite_keeps_the_time_first_key_alone(tmp_path: Path) -> None:
-    """SQLite: a per-store index made by an earlier build is dropped (it cost loads too much),
-    and a read of some stores gives exactly their polls of the fleet's read."""
+def test_sqlite_reads_given_stores_through_the_hour_index(tmp_path: Path) -> None:
+    """SQLite: a database without the hour index (an earlier version's) gets it in place, a
+    per-store index of an earlier build is dropped, the read of some stores seeks the index
+    (never the time key's window) and gives exactly their polls of the fleet's read, for windows
+    that start and end inside an hour."""
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     init_schema(engine)
     load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(3)))
     with write_tx(engine) as conn:
+        conn.exec_driver_sql(f"DROP INDEX {POLLS_HOUR_INDEX}")
         conn.exec_driver_sql(f"CREATE INDEX {poll_layout.STORE_INDEX} ON polls (store_key, ts_us, active)")
     init_schema(engine)
     with read_tx(engine) as conn:
         names = [row[1] for row in conn.exec_driver_sql("PRAGMA index_list(polls)").all()]
         newest = store_data.latest_poll_us(conn)
-        whole = read_report_inputs(conn, newest, 2 * DAY_US)
-        some = read_report_inputs(conn, newest, 2 * DAY_US, ["s1", "s3"])
-    assert poll_layout.STORE_INDEX not in names
-    mine = whole.polls[np.isin(whole.polls["store"], some.stores["store"])]
+        source, condition = poll_layout.store_read(conn, newest - DAY_US, newest)
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM {source} WHERE ts_us >= ? AND ts_us <= ?{condition} "
+            "AND store_key = ?", (newest - DAY_US, newest, 2)).all())
+        reads = []
+        for end, lookback in ((newest, 2 * DAY_US), (newest - 5_400_000_000, DAY_US + 1_800_000_000)):
+            reads.append((read_report_inputs(conn, end, lookback), read_report_inputs(conn, end, lookback, ["s1", "s3"])))
+    assert POLLS_HOUR_INDEX in names and poll_layout.STORE_INDEX not in names
+    assert f"COVERING INDEX {POLLS_HOUR_INDEX} (<expr>=? AND store_key=?" in plan
     key = ["store", "ts_us"]
-    assert mine.sort_values(key).reset_index(drop=True).equals(some.polls.sort_values(key).reset_index(drop=True))
+    for whole, some in reads:
+        mine = whole.polls[np.isin(whole.polls["store"], some.stores["store"])]
+        assert len(some.polls) and set(some.polls["store"]) == set(some.stores["store"])
+        assert mine.sort_values(key).reset_index(drop=True).equals(some.polls.sort_values(key).reset_index(drop=True))
     engine.dispose()

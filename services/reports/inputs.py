@@ -51,33 +51,6 @@ class InputsCache:
         self._lock = threading.Lock()
         self._capacity = capacity
         self._entries: list[ReportInputs] = []
-        self._filling: threading.Thread | None = None  # the background read of every store, if any
-
-    def fill_in_background(self, read: Callable[[], ReportInputs]) -> bool:
-        """Run `read` (a read of every store) in a thread and keep its result; False when a fill
-        is already running (one at a time: each is a whole window of the database)."""
-        with self._lock:
-            if self._filling is not None and self._filling.is_alive():
-                return False
-
-            def fill() -> None:
-                try:
-                    inputs = read()
-                except Exception:  # the request that started it already has its answer
-                    log.exception("report inputs: the background read of every store failed")
-                    return
-                if inputs.hi_us == inputs.latest_us:
-                    self.put(inputs)
-
-            self._filling = threading.Thread(target=fill, name="inputs-fill", daemon=True)
-            self._filling.start()
-            return True
-
-    def wait_for_fill(self, timeout: float | None = None) -> None:
-        """Until the background read (if any) is done (tests, shutdown)."""
-        filling = self._filling
-        if filling is not None:
-            filling.join(timeout)
 
     def get(self, version: int, as_of_us: int | None, lookback_us: int = LOOKBACK_US) -> ReportInputs | None:
         with self._lock:
@@ -107,26 +80,15 @@ class InputsCache:
             self._entries = [inputs, *kept][: self._capacity]
 
 
-# SQLite: for a single store's range up to this look-back, every store's inputs are read too (in
-# a background thread) and kept, so that the next stores of the same range are answered from
-# memory. Its polls are keyed by time first: one store's read filters the whole window (63 ms for
-# 30 days at 1×), while every store's read takes 0.9 s and served the first request late (issue
-# 22: "answers at once"). MySQL reads just the store (its (store, time) key makes that one range:
-# models/poll_layout.py).
-SHARED_READ_MAX_US = 35 * 24 * 3_600_000_000
-
-
 def read_inputs(
     engine: Engine, as_of_us: int | None, store_ids: Sequence[str] | None, cache: InputsCache | None,
-    lookback_us: int = LOOKBACK_US, share: bool = False,
+    lookback_us: int = LOOKBACK_US,
 ) -> ReportInputs:
     """Polls of [end − lookback_us, …] and the rest, from memory when the cache covers them (or
     covers them once extended by the live batches since), else from the database.
 
     `as_of_us` is the end (default: the newest poll). A read for given stores reads just them
-    and is not cached; with `share` on SQLite (see SHARED_READ_MAX_US) a read of every store is
-    started in the background for the next ones, and the caller picks its stores out of whatever
-    it gets."""
+    (through a per-store key: models/poll_layout.py) and is not cached."""
     if cache is not None:
         with read_tx(engine) as conn:
             version, live = store_data.data_version(conn), store_data.live_version(conn)
@@ -139,9 +101,6 @@ def read_inputs(
             return extended
     with read_tx(engine) as conn:
         inputs = report_inputs.read_report_inputs(conn, as_of_us, lookback_us, store_ids)
-    if (cache is not None and share and store_ids is not None and engine.dialect.name == "sqlite"
-            and lookback_us <= SHARED_READ_MAX_US):  # after this read: the two would share the cores
-        cache.fill_in_background(lambda: read_inputs(engine, as_of_us, None, None, lookback_us))
     if cache is not None and store_ids is None and inputs.hi_us == inputs.latest_us:
         cache.put(inputs)
     return inputs

@@ -50,7 +50,6 @@ class RangeData:
 
 def compute_range_data(
     engine: Engine, spec: ReportRequest, cache: InputsCache | None = None, with_days: bool = False,
-    share: bool = False,
 ) -> RangeData:
     """Resolve the range against the data's now, read [from − 24 h, to] and compute it.
     Raises InvalidRange for a range that resolves to none, NoDataError before any load."""
@@ -59,8 +58,7 @@ def compute_range_data(
     if latest is None:
         raise NoDataError("no polls have been loaded yet: load the CSV files first")
     from_us, to_us = spec.resolve_range(latest)
-    inputs = read_inputs(engine, to_us, spec.store_ids, cache, lookback_us=to_us - from_us + RANGE_LOOKBACK_US,
-                         share=share)  # SQLite: read (and cache) every store's inputs for the next store
+    inputs = read_inputs(engine, to_us, spec.store_ids, cache, lookback_us=to_us - from_us + RANGE_LOOKBACK_US)
     stores = inputs.stores
     wanted = stores["first_poll_us"].to_numpy(dtype=np.int64) <= to_us
     if spec.store_ids is not None:
@@ -132,7 +130,7 @@ def store_availability(engine: Engine, store_id: str, spec: RangeRequest, cache:
     require(principal, "availability")
     store_id = clean_store_id(store_id)
     wanted = ReportRequest.of(store_ids=(store_id,), from_us=spec.from_us, to_us=spec.to_us, last_hours=spec.last_hours)
-    data = compute_range_data(engine, wanted, cache, with_days=True, share=True)
+    data = compute_range_data(engine, wanted, cache, with_days=True)
     if len(data.store_ids) == 0 or not may_see_store(principal, store_id):
         raise StoreNotFound(f"store {store_id} has no polls up to {format_instants(np.array([data.to_us]))[0]}")
     key = int(data.store_ids.index[0])
