@@ -20,6 +20,7 @@ from services.jobs.queues import CeleryQueue, check_broker
 from services.jobs.runner import ReportRunner
 from services.jobs.storage import DatabaseStore, FileStore
 from services.reports.builder import InputsCache
+from services.reports.answers import AnswerCache
 from services.ingest.reload_loop import CsvReloadLoop
 from services.delivery.worker import RETRY_DELAYS, DeliveryWorker, wake_delivery_worker
 from services.live.evaluator import LiveEvaluator
@@ -41,6 +42,7 @@ class Runtime:
     report_scheduler: ReportScheduler
     delivery_worker: DeliveryWorker
     live: LiveEvaluator  # SPEC 10: live status, store transitions and alert events
+    answers: AnswerCache = field(default_factory=AnswerCache)  # one store's availability (SPEC 5.2)
     schema_ready: bool = False
     schema_revisions: tuple[str | None, str] | None = None  # what this process's start-up migration did
     _schema_lock: threading.Lock = field(default_factory=threading.Lock)

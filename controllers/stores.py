@@ -22,4 +22,4 @@ def availability(store_id: str) -> Response:
     query = parse_request(AvailabilityQuery, body=False)
     runtime = runtime_of()
     return jsonify(store_availability(runtime.engine, store_id, query, runtime.runner.context.cache,
-                                      current_principal()))
+                                      current_principal(), runtime.answers))

@@ -10,7 +10,9 @@ from models import report_inputs
 from services.ingest.loader import load_directory
 from services.ingest.parsing import parse_instant
 from services.reports.builder import InputsCache, build_report
-from services.reports.ranges import store_availability
+from services.access.principal import OWNER, Principal
+from services.reports.answers import AnswerCache
+from services.reports.ranges import StoreNotFound, store_availability
 from services.contract.reports import ReportRequest
 from conftest import combine_examples
 
@@ -72,6 +74,33 @@ def test_one_store_availability_reads_just_its_store(runtime, tmp_path: Path, co
     assert store_availability(engine, "store-1", ReportRequest.of(last_hours=24), cache) == \
         store_availability(engine, "store-1", ReportRequest.of(last_hours=24))
     assert len(counted_reads) == 6  # the kept read served the first, the uncached one read
+
+
+def test_one_store_availability_is_answered_again_from_memory_until_the_data_changes(
+        runtime, tmp_path: Path, counted_reads) -> None:
+    """The caller's same question on the same data version is answered from AnswerCache; another
+    caller's is computed (and another owner's store is a 404 after the same work, SPEC 8); a load
+    that changes data makes the next answer a fresh one, equal to an uncached read."""
+    engine = runtime.engine
+    load_directory(engine, combine_examples(["ex1", "ex2"], tmp_path / "a"))
+    answers = AnswerCache()
+    spec = ReportRequest.of(last_hours=30 * 24)
+    owner = Principal(key_id="k1", role=OWNER, store_ids=frozenset({"store-1"}))
+    first = store_availability(engine, "store-1", spec, None, owner, answers)
+    assert store_availability(engine, "store-1", spec, None, owner, answers) is first
+    assert len(counted_reads) == 1
+    assert store_availability(engine, "store-1", ReportRequest.of(last_hours=24), None, owner, answers) != first
+    assert len(counted_reads) == 2  # another range: its own answer
+    other = Principal(key_id="k2", role=OWNER, store_ids=frozenset({"store-2"}))
+    for _ in range(2):
+        with pytest.raises(StoreNotFound):
+            store_availability(engine, "store-1", spec, None, other, answers)
+    assert len(counted_reads) == 4  # never from the first owner's answer, nor from a 404
+    load_directory(engine, combine_examples(["ex1", "ex2", "ex7"], tmp_path / "b"))
+    fresh = store_availability(engine, "store-1", spec, None, owner, answers)
+    assert len(counted_reads) == 5 and fresh is not first
+    assert fresh == store_availability(engine, "store-1", spec, None, owner)
+    assert fresh["to"] != first["to"]  # ex7's polls end later: the range moved with the data
 
 
 def test_a_hit_on_the_second_entry_moves_it_first_by_identity() -> None:

@@ -20,6 +20,7 @@ from services.access.principal import ANONYMOUS, Principal, may_see_store, requi
 from services.contract.reports import RangeRequest, ReportRequest
 from services.contract.store_ids import clean_store_id
 from services.errors import NotFound
+from services.reports.answers import AnswerCache
 from services.reports.availability import RANGE_COLUMNS, RANGE_LOOKBACK_US, RangeResult, compute_range
 from services.reports.inputs import (
     BuiltReport, InputsCache, NoDataError, ProgressCallback, missing_store_warnings, read_inputs,
@@ -122,17 +123,32 @@ def incidents_frame(data: RangeData) -> pd.DataFrame:
 
 
 def store_availability(engine: Engine, store_id: str, spec: RangeRequest, cache: InputsCache | None = None,
-                       principal: Principal = ANONYMOUS) -> dict[str, Any]:
-    """The JSON of GET /stores/<store_id>/availability (SPEC 5.2).
+                       principal: Principal = ANONYMOUS, answers: AnswerCache | None = None) -> dict[str, Any]:
+    """The JSON of GET /stores/<store_id>/availability (SPEC 5.2); the caller's same question on
+    the same data version is answered from `answers`.
 
     Another tenant's store is answered exactly like a store without polls (SPEC 8: a 404), after
     the same work, so neither the message nor the time tells an owner that the store exists."""
     require(principal, "availability")
     store_id = clean_store_id(store_id)
+    asked = (principal, store_id, spec.from_us, spec.to_us, spec.last_hours)
+    if answers is not None:
+        with read_tx(engine) as conn:
+            version = store_data.data_version(conn)
+        known = answers.get(asked, version)
+        if known is not None:
+            return known
     wanted = ReportRequest.of(store_ids=(store_id,), from_us=spec.from_us, to_us=spec.to_us, last_hours=spec.last_hours)
     data = compute_range_data(engine, wanted, cache, with_days=True)
     if len(data.store_ids) == 0 or not may_see_store(principal, store_id):
         raise StoreNotFound(f"store {store_id} has no polls up to {format_instants(np.array([data.to_us]))[0]}")
+    answer = _availability_answer(data, store_id)
+    if answers is not None:
+        answers.put(asked, data.data_version, answer)
+    return answer
+
+
+def _availability_answer(data: RangeData, store_id: str) -> dict[str, Any]:
     key = int(data.store_ids.index[0])
     row = data.result.totals.loc[key]
     incidents = incidents_frame(data)
