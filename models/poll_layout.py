@@ -78,9 +78,10 @@ def ensure_layout(conn: Connection) -> list[str]:
     """Bring polls to this layout in place (new, or made by an earlier version); returns what was done.
 
     Both: the covering index of business hours (a shard reads its stores' hours from it).
-    SQLite: the hour index (built from the polls already stored: ~12 s for 7M polls). MySQL: the (store, time) key, the day partitions of the
-    polls already stored (the table is copied once: about as long as loading them again) and
-    the newest-poll row. Idempotent: a database already in this layout is left alone.
+    SQLite: the hour index (built from the polls already stored: 12 s for 7.2M polls, 49 s for
+    18M). MySQL: the (store, time) key, the day partitions of the polls already stored (the table
+    is copied once: about as long as loading them again) and the newest-poll row. Idempotent: a
+    database already in this layout is left alone.
     """
     done: list[str] = []
     hours_indexes = {row[0] for row in conn.exec_driver_sql(
