@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import write_inputs
-from models import poll_layout, retention, store_data, store_writes
+from models import poll_layout, report_inputs, retention, store_data, store_writes
 from models.db import init_schema, make_engine, read_tx, write_tx
 from models.report_inputs import read_report_inputs
 from models.tables import POLLS_HOUR_INDEX
@@ -147,4 +147,32 @@ def test_sqlite_reads_given_stores_through_the_hour_index(tmp_path: Path) -> Non
         mine = whole.polls[np.isin(whole.polls["store"], some.stores["store"])]
         assert len(some.polls) and set(some.polls["store"]) == set(some.stores["store"])
         assert mine.sort_values(key).reset_index(drop=True).equals(some.polls.sort_values(key).reset_index(drop=True))
+    engine.dispose()
+
+
+def test_a_shards_stores_are_read_as_a_key_range(database_url: str, tmp_path: Path) -> None:
+    """A shard's ids in key order (as the job runner plans them) are read as their key range,
+    other stores in it dropped; an id outside it, unknown, or differing only in case or trailing
+    space (a MySQL collation would match those) is looked up by name, exactly."""
+    engine = make_engine(database_url)
+    init_schema(engine)
+    polls = grid_polls_csv(NEWEST, days=1, stores=200, every_hours=12, offset_minutes=1, inactive_every=3)
+    load_directory(engine, write_inputs(tmp_path / "in", polls=polls))
+    with read_tx(engine) as conn:
+        in_order = store_data.store_keys(conn).sort_values(kind="stable")
+        ids = list(in_order.index)
+        shard = [*ids[10:150:2], *ids[150:160]]  # 80 ids over 150 keys: dense enough for a range
+        cases = {
+            "range": shard,
+            "range and stray ids": [*shard, ids[3], "S5", "s6 ", "nope"],
+            "too sparse for a range": ids[::3][:64],
+        }
+        found = {name: report_inputs._stores_named(conn, wanted) for name, wanted in cases.items()}
+        rows = {row[1]: (int(row[0]), int(row[2])) for row in conn.execute(
+            text("SELECT id, store_id, first_poll_us FROM stores")).all()}
+    for name, wanted in cases.items():
+        frame = found[name]
+        got = {sid: (int(k), int(f)) for k, sid, f in frame.itertuples(index=False, name=None)}
+        assert got == {sid: rows[sid] for sid in wanted if sid in rows}, name
+        assert len(frame) == len(got), name
     engine.dispose()
