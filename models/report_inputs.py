@@ -285,7 +285,7 @@ _SLICE_US = 2**_TIME_BITS
 MAX_PACKED_STORE_KEY = 2 ** (63 - _TIME_BITS - 1) - 1  # about 4 million stores
 
 
-def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -> pd.DataFrame:
+def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, parallel: bool = True) -> pd.DataFrame:
     """Every poll in [lo_us, hi_us] (of the filter's stores, if any); a long window is read as
     two halves on two connections. Given stores (availability, a Celery shard) are read through
     a per-store key (models/poll_layout.store_read), a chunk of stores a query, so a shard reads
@@ -309,7 +309,7 @@ def _fetch_polls(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter) -
             parts = theirs + parts
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     older: list[tuple[int, int]] = []
-    if hi_us - lo_us >= PARALLEL_MIN_SPAN_US and _has_other_connections(conn):
+    if parallel and hi_us - lo_us >= PARALLEL_MIN_SPAN_US and _has_other_connections(conn):
         if len(bounds) == 1:
             middle = (lo_us + hi_us) // 2
             bounds = [(lo_us, middle), (middle + 1, hi_us)]
@@ -379,10 +379,11 @@ def read_hours(conn: Connection) -> pd.DataFrame:
     return _fetch_hours(conn, ("", []))
 
 
-def read_polls(conn: Connection, lo_us: int, hi_us: int) -> pd.DataFrame:
-    """Every poll in [lo_us, hi_us] (store key, ts_us, active), read packed like a report's."""
+def read_polls(conn: Connection, lo_us: int, hi_us: int, parallel: bool = True) -> pd.DataFrame:
+    """Every poll in [lo_us, hi_us] (store key, ts_us, active), read packed like a report's;
+    `parallel=False` keeps to this connection (background work that leaves a core to requests)."""
     _prepare_session(conn)
-    return _fetch_polls(conn, int(lo_us), int(hi_us), ("", []))
+    return _fetch_polls(conn, int(lo_us), int(hi_us), ("", []), parallel)
 
 
 def _prepare_session(conn: Connection) -> None:
@@ -433,8 +434,10 @@ def _fetch_slice(conn: Connection, lo_us: int, hi_us: int, key_filter: Filter, b
                                                                          first_key + per_query - 1]))
         else:
             sql += key_filter[0]
-            for start in range(int(lo_us), int(hi_us) + 1, _QUERY_SPAN_US):
-                stop = min(start + _QUERY_SPAN_US - 1, int(hi_us))
+            top_key = int(conn.exec_driver_sql("SELECT MAX(id) FROM stores").scalar() or 0)
+            span = max(_MIN_QUERY_SPAN_US, min(_QUERY_SPAN_US, _FLEET_POLLS_PER_QUERY * _HOUR_US // max(1, top_key)))
+            for start in range(int(lo_us), int(hi_us) + 1, span):
+                stop = min(start + span - 1, int(hi_us))
                 parts.extend(_read_span(cursor, sql, packing, start, stop, key_filter[1]))
     finally:
         cursor.close()
@@ -468,6 +471,12 @@ def _read_span(cursor: Any, sql: str, packing: tuple[int, int], lo_us: int, hi_u
 
 
 _QUERY_SPAN_US = 4 * 3600 * 1_000_000
+# SQLite's fleet read: hours of every store a query, about this many polls (stores poll about
+# hourly). Parsing a query's text holds the interpreter lock throughout: 4 hours of the 10×
+# fleet (560k polls) held it ~60 ms at a time, and a request in another thread waits for each
+# hold (one store's availability took up to 616 ms while the live evaluator read 8 days).
+_FLEET_POLLS_PER_QUERY = 60_000
+_MIN_QUERY_SPAN_US = 10 * 60 * 1_000_000
 _HOUR_US = 3600 * 1_000_000
 _DAY_US = 24 * _HOUR_US
 # Per-store reads: stores poll about hourly, so a query over `span` hours of a chunk of stores

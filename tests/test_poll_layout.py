@@ -176,3 +176,21 @@ def test_a_shards_stores_are_read_as_a_key_range(database_url: str, tmp_path: Pa
         assert got == {sid: rows[sid] for sid in wanted if sid in rows}, name
         assert len(frame) == len(got), name
     engine.dispose()
+
+
+def test_sqlite_fleet_read_in_short_spans_misses_no_poll(tmp_path: Path, monkeypatch) -> None:
+    """A big fleet's window is read in spans of fewer hours (shorter holds of the interpreter
+    lock): spans down to the 10-minute floor, polls on their edges included once."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_schema(engine)
+    load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(2, stores=30)))
+    monkeypatch.setattr(report_inputs, "_FLEET_POLLS_PER_QUERY", 1)  # → the floor
+    with read_tx(engine) as conn:
+        newest = store_data.latest_poll_us(conn)
+        lo = newest - DAY_US - 600_000_000  # the window starts on a poll's minute (offset 5 min × i)
+        polls = report_inputs.read_polls(conn, lo, newest, parallel=False)
+        rows = conn.execute(text("SELECT store_key, ts_us, active FROM polls WHERE ts_us >= :lo"),
+                            {"lo": lo}).all()
+    got = sorted(zip(polls["store"].tolist(), polls["ts_us"].tolist(), polls["active"].astype(int).tolist()))
+    assert got == sorted((int(a), int(b), int(c)) for a, b, c in rows) and len(got) > 200
+    engine.dispose()
