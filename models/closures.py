@@ -31,9 +31,10 @@ def new_closure_id() -> str:
 
 def read_closures(
     conn: Connection, lo_us: int, hi_us: int, store_keys: Sequence[int] | np.ndarray | None = None,
-    store_ids: bool = True,
+    store_ids: bool = True, key_range: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
-    """Closures overlapping [lo_us, hi_us) of the given store keys (None: every store).
+    """Closures overlapping [lo_us, hi_us) of the given store keys (None: every store), or of
+    the store keys in `key_range` (both ends included).
 
     Columns: store (store_id text), start_us, end_us (UTC epoch µs, [start, end)), reason (None
     when not given), closure_id, and store_key (the integer key the report inputs use), sorted
@@ -47,7 +48,11 @@ def read_closures(
     rows: list[tuple] = []
     cursor = conn.connection.cursor()
     try:
-        if store_keys is None:
+        if key_range is not None:
+            mark = placeholders(conn, 1)
+            cursor.execute(f"{sql} AND c.store_key >= {mark} AND c.store_key <= {mark}", [*bounds, *key_range])
+            rows.extend(cursor.fetchall())
+        elif store_keys is None:
             cursor.execute(sql, bounds)
             rows.extend(cursor.fetchall())
         else:

@@ -173,8 +173,14 @@ _CLOSURE_MARGIN_US = 2 * 86_400_000_000  # the engine's business hours reach a d
 
 def report_closures(conn: Connection, lo_us: int, keys: Sequence[int] | None) -> pd.DataFrame:
     """The closures a report on polls from `lo_us` on can meet (any later now), keyed like the
-    other inputs: `store` holds the store key."""
-    return read_closures(conn, lo_us - _CLOSURE_MARGIN_US, 2**62, keys, store_ids=False).drop(columns=["store_key"])
+    other inputs: `store` holds the store key. Dense keys (a shard's) are read as their range,
+    the others dropped after (an IN list of a shard's 3,400 keys: 12 ms a shard on MariaDB)."""
+    lo = lo_us - _CLOSURE_MARGIN_US
+    if keys is not None and _dense(keys):
+        found = read_closures(conn, lo, 2**62, key_range=(int(keys[0]), int(keys[-1])), store_ids=False)
+        found = found[np.isin(found["store_key"].to_numpy(), np.asarray(keys, dtype=np.int64))]
+        return found.drop(columns=["store_key"]).reset_index(drop=True)
+    return read_closures(conn, lo, 2**62, keys, store_ids=False).drop(columns=["store_key"])
 
 
 def _fetch_frame(conn: Connection, sql: str, where: Filter, columns: list[str]) -> pd.DataFrame:

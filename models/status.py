@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from models import loads, store_data
+from models import live_queries, loads, store_data
 from models.db import read_tx
 from models.tables import Store
 
@@ -30,6 +30,9 @@ def data_status(engine: Engine) -> dict[str, Any]:
             "latest_poll_us": latest,
             "oldest_poll": _iso(store_data.earliest_poll_us(conn)),
             "newest_poll": _iso(latest),
+            # Live status (SPEC 10) follows a CSV load once the alert evaluator has folded it in:
+            # after a load by another process (`flask load-data`) the service catches up on start.
+            "live": {"caught_up": live_queries.cursor_load_version(conn) >= store_data.last_changed_load(conn)},
             "last_load": None if last is None else {
                 "finished_at": last.finished_at.isoformat(),
                 "rows_loaded": last.rows_loaded,

@@ -23,3 +23,13 @@ def test_health_gives_oldest_and_newest_poll(client, runtime, tmp_path: Path) ->
     assert body["oldest_poll"] == "2023-01-23T10:14:00Z"
     assert body["newest_poll"] == "2023-01-24T17:00:00Z"
     assert body["polls"] == 2 + 5
+
+
+def test_health_says_when_live_status_has_caught_up_with_a_load(client, runtime, tmp_path: Path) -> None:
+    """A load made outside the evaluator (here: directly, as `flask load-data` does) is not in
+    live status until the evaluator's next pass folds it in; /health says which."""
+    assert client.get("/health").get_json()["live"] == {"caught_up": True}  # nothing loaded yet
+    load_directory(runtime.engine, combine_examples(["ex1", "ex7"], tmp_path / "examples"))
+    assert client.get("/health").get_json()["live"] == {"caught_up": False}
+    runtime.live.run_once()
+    assert client.get("/health").get_json()["live"] == {"caught_up": True}

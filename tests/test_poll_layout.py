@@ -157,7 +157,10 @@ def test_a_shards_stores_are_read_as_a_key_range(database_url: str, tmp_path: Pa
     engine = make_engine(database_url)
     init_schema(engine)
     polls = grid_polls_csv(NEWEST, days=1, stores=200, every_hours=12, offset_minutes=1, inactive_every=3)
-    load_directory(engine, write_inputs(tmp_path / "in", polls=polls))
+    folder = write_inputs(tmp_path / "in", polls=polls)
+    (folder / "closures.csv").write_text("store_id,start_local,end_local,reason\n" + "".join(
+        f"s{i},2024-03-09 0{i % 10}:00,2024-03-09 1{i % 10}:30,r{i}\n" for i in range(0, 200, 7)))
+    load_directory(engine, folder)
     with read_tx(engine) as conn:
         in_order = store_data.store_keys(conn).sort_values(kind="stable")
         ids = list(in_order.index)
@@ -168,6 +171,10 @@ def test_a_shards_stores_are_read_as_a_key_range(database_url: str, tmp_path: Pa
             "too sparse for a range": ids[::3][:64],
         }
         found = {name: report_inputs._stores_named(conn, wanted) for name, wanted in cases.items()}
+        lo = store_data.latest_poll_us(conn) - 2 * DAY_US
+        shard_keys = sorted(int(k) for k in found["range"]["store"])
+        closures = {"shard": report_inputs.report_closures(conn, lo, shard_keys),
+                    "all": report_inputs.report_closures(conn, lo, None)}
         rows = {row[1]: (int(row[0]), int(row[2])) for row in conn.execute(
             text("SELECT id, store_id, first_poll_us FROM stores")).all()}
     for name, wanted in cases.items():
@@ -175,6 +182,11 @@ def test_a_shards_stores_are_read_as_a_key_range(database_url: str, tmp_path: Pa
         got = {sid: (int(k), int(f)) for k, sid, f in frame.itertuples(index=False, name=None)}
         assert got == {sid: rows[sid] for sid in wanted if sid in rows}, name
         assert len(frame) == len(got), name
+    # The shard's closures (read as a key range, others dropped) are exactly its stores' of all.
+    everyone = closures["all"]
+    mine = everyone[everyone["store"].isin(shard_keys)].reset_index(drop=True)
+    assert len(mine) >= 5 and len(mine) < len(everyone)
+    assert closures["shard"].equals(mine)
     engine.dispose()
 
 
