@@ -198,7 +198,12 @@ def _dense(keys: Sequence[int]) -> bool:
     plans shards as ranges of store keys). Reading the range and dropping the few others costs
     MariaDB less than an IN list of thousands, whose every key is a lookup of its own (shards'
     total read: 1.7–2.6× the fleet's with IN lists, issue 22)."""
-    return len(keys) >= 2 and keys[-1] - keys[0] < 2 * len(keys)
+    return len(keys) >= 2 and _fills_half(keys[0], keys[-1], len(keys))
+
+
+def _fills_half(lo: int, hi: int, count: int) -> bool:
+    """`count` distinct keys in [lo, hi] fill at least half of it (see _dense)."""
+    return hi - lo < 2 * count
 
 
 def _stores_named(conn: Connection, store_ids: Sequence[str]) -> pd.DataFrame:
@@ -216,7 +221,7 @@ def _stores_named(conn: Connection, store_ids: Sequence[str]) -> pd.DataFrame:
         ends = _stores_by_id(conn, [str(store_ids[0]), str(store_ids[-1])])
         if len(ends) == 2:
             lo, hi = sorted(int(k) for k in ends["store"])
-            if hi - lo < 2 * len(wanted):
+            if _fills_half(lo, hi, len(wanted)):
                 mark = placeholders(conn, 1)
                 ranged = _fetch_frame(conn, "SELECT id, store_id, first_poll_us FROM stores WHERE 1=1",
                                       (f" AND id >= {mark} AND id <= {mark}", [lo, hi]), columns)
