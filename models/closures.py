@@ -139,6 +139,7 @@ def csv_closures_local(conn: Connection) -> pd.DataFrame:
     rows = conn.execute(select(Closure.id, Closure.store_key, Closure.local_start_s, Closure.local_end_s,
                                Closure.start_us, Closure.end_us)
                         .where(Closure.source == CSV_SOURCE, Closure.local_start_s.is_not(None))).all()
+    rows = [tuple(row) for row in rows]  # pandas probes SQLAlchemy rows as mappings: ~16 µs a row
     return pd.DataFrame.from_records(
         rows, columns=["closure_id", "store_key", "local_start_s", "local_end_s", "start_us", "end_us"])
 

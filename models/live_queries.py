@@ -17,9 +17,9 @@ from models.live_state import (
     Alert, AlertEvent, AlertStoreState, LiveCursor, StoreTransition,
 )
 from models.live_tables import PollArrival
-from models.report_inputs import read_hours, read_polls
+from models.report_inputs import read_hours, read_polls, read_zones
 from models.store_data import is_mysql, placeholders, values_sql
-from models.tables import Store, StoreTimezone
+from models.tables import Store
 
 _KEYS_PER_QUERY = 5_000  # bound parameters of one IN (…) list
 STATE_COLUMNS = ["store", "last_ts_us", "last_active", "run_len", "run_start_us", "received_us", "status",
@@ -225,9 +225,8 @@ def store_key_top(conn: Connection) -> int:
 def read_schedule(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.Index]:
     """Business hours (store, day, start_s, end_s), zones (store, tz) and every store key."""
     hours = read_hours(conn)
-    zones = pd.DataFrame.from_records(conn.execute(select(StoreTimezone.store_key, StoreTimezone.tz)).all(),
-                                      columns=["store", "tz"])
-    keys = pd.Index(np.asarray(conn.execute(select(Store.id).order_by(Store.id)).scalars().all(), dtype=np.int64))
+    zones = read_zones(conn)
+    keys = pd.Index(np.fromiter(conn.exec_driver_sql("SELECT id FROM stores ORDER BY id").scalars(), dtype=np.int64))
     return hours, zones, keys
 
 

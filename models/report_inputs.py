@@ -390,6 +390,13 @@ def read_hours(conn: Connection) -> pd.DataFrame:
     return _fetch_hours(conn, ("", []))
 
 
+def read_zones(conn: Connection) -> pd.DataFrame:
+    """Every store's zone (store key, tz), fetched as plain tuples: pandas probes SQLAlchemy rows
+    as mappings, which took 2.2 s for the 10× fleet's 134k zones (the live evaluator's first pass,
+    with requests waiting on the interpreter lock meanwhile)."""
+    return _fetch_frame(conn, "SELECT store_key, tz FROM store_timezones WHERE 1=1", ("", []), ["store", "tz"])
+
+
 def read_polls(conn: Connection, lo_us: int, hi_us: int, parallel: bool = True) -> pd.DataFrame:
     """Every poll in [lo_us, hi_us] (store key, ts_us, active), read packed like a report's;
     `parallel=False` keeps to this connection (background work that leaves a core to requests)."""
