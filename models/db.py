@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -126,12 +127,44 @@ def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
+    # This process's writers queue on a lock of their own before SQLite's: a writer that finds
+    # SQLite's lock taken sleeps in its busy handler (backing off to 100 ms a try) while the
+    # others keep taking the lock, so under a steady stream of live batches the alert evaluator's
+    # write waited seconds. Bounded by the busy timeout: a lock never released (a bug) cannot
+    # hang writers; they go on to SQLite's own waiting.
+    writers = threading.Lock()  # released by whichever thread ends the transaction
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        queued = mode != "DEFERRED" and writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        if queued:
+            conn.info[_HOLDS_WRITERS] = writers
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            _leave(conn)
+            raise
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Connection) -> None:
+        _leave(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Connection) -> None:
+        _leave(conn)
 
     return engine
+
+
+_HOLDS_WRITERS = "store_monitor_writers"
+
+
+def _leave(conn: Connection) -> None:
+    """Release the process's writer lock if this connection's transaction holds it."""
+    writers = conn.info.pop(_HOLDS_WRITERS, None)
+    if writers is not None:
+        writers.release()
 
 
 @contextmanager
