@@ -71,12 +71,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(
             parsed, pool_pre_ping=True, pool_recycle=3600, connect_args=connect_args, **kwargs
         )
-        _settle_preferred_tls(engine)
+        _preferred_tls_without_certificates(engine)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
-def _settle_preferred_tls(engine: Engine) -> None:
+def _preferred_tls_without_certificates(engine: Engine) -> None:
     """Connections of PyMySQL's "preferred" TLS mode (no ssl options given: TLS when the server
     offers it, unverified) without loading the system's CA certificates, which that mode never
     uses: PyMySQL 1.2 builds a default context per connection, 49 ms of a 50 ms connect here,
@@ -154,6 +154,16 @@ def _make_sqlite_engine(url: str, **kwargs: Any) -> Engine:
     def _on_rollback(conn: Connection) -> None:
         _leave(conn)
 
+    # Safety nets: a connection invalidated or handed back to the pool with its transaction never
+    # ended through SQLAlchemy still lets the next writer in (Connection.info is the record's).
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        _release(record.info)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _release(record.info)
+
     return engine
 
 
@@ -161,8 +171,14 @@ _HOLDS_WRITERS = "store_monitor_writers"
 
 
 def _leave(conn: Connection) -> None:
-    """Release the process's writer lock if this connection's transaction holds it."""
-    writers = conn.info.pop(_HOLDS_WRITERS, None)
+    """Release the process's writer lock if this connection's transaction holds it (an
+    invalidated one released it then, and has no info to read now)."""
+    if not conn.invalidated and not conn.closed:
+        _release(conn.info)
+
+
+def _release(info: dict[str, Any]) -> None:
+    writers = info.pop(_HOLDS_WRITERS, None)
     if writers is not None:
         writers.release()
 

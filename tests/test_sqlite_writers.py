@@ -69,3 +69,24 @@ def test_a_failed_write_lets_the_next_writer_in(engine) -> None:
     assert done.wait(30)  # the queue was left (a leak would hold it for the 60 s busy timeout)
     with read_tx(engine) as conn:
         assert conn.execute(text("SELECT id FROM poll_bounds")).scalars().all() == [3]
+
+
+def test_an_invalidated_writer_lets_the_next_writer_in(engine) -> None:
+    """A connection dropped mid-transaction (invalidated, never committed or rolled back through
+    SQLAlchemy) releases the queue too."""
+    conn = engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+    conn.begin()
+    conn.execute(text("INSERT INTO poll_bounds (id, latest_us) VALUES (1, 1)"))
+    conn.invalidate()  # its transaction is not ended yet: only the invalidation frees the queue
+    done = threading.Event()
+
+    def other() -> None:
+        with write_tx(engine) as tx:
+            tx.execute(text("INSERT INTO poll_bounds (id, latest_us) VALUES (4, 4)"))
+        done.set()
+
+    threading.Thread(target=other).start()
+    assert done.wait(30)
+    conn.close()
+    with read_tx(engine) as reader:
+        assert reader.execute(text("SELECT id FROM poll_bounds")).scalars().all() == [4]
