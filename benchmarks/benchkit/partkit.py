@@ -226,15 +226,19 @@ class PartRun:
 
     def json_median(self, service: Service, path: str, requests: int) -> tuple[float, float, list[float]]:
         """First request (cold) and the median of the next `requests` (warm), in seconds."""
-        times = []
-        for _ in range(requests + 1):
-            started = time.perf_counter()
-            status, _, body = service.request("GET", path)
-            times.append(time.perf_counter() - started)
-            if status != 200:
-                raise StepError(f"GET {path} answered {status}: {body[:300]!r}\n{tail(service.log_text())}")
-            json.loads(body)
+        times = [timed_json_get(service, path) for _ in range(requests + 1)]
         return times[0], statistics.median(times[1:]), times[1:]
+
+
+def timed_json_get(service: Service, path: str) -> float:
+    """Seconds of one GET of `path` that must answer 200 with JSON."""
+    started = time.perf_counter()
+    status, _, body = service.request("GET", path)
+    seconds = time.perf_counter() - started
+    if status != 200:
+        raise StepError(f"GET {path} answered {status}: {body[:300]!r}\n{tail(service.log_text())}")
+    json.loads(body)
+    return seconds
 
 
 def first_store_id(report_csv: Path) -> str:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from benchkit.measure import run_measured
-from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target
+from benchkit.partkit import DataSet, PartRow, PartRun, Table, Target, timed_json_get
 from benchkit.settings import ROOT, STATUS_FILE, StepError, tail
 
 PROBE = ROOT / "benchmarks" / "benchkit" / "storage_probe.py"
@@ -38,16 +38,7 @@ def _p99(times: list[float]) -> float:
 
 def _ask(service: Any, stores: list[str]) -> list[float]:
     """Each store's availability over RANGE_HOURS once, in order; seconds each."""
-    times = []
-    for store in stores:
-        path = f"/stores/{store}/availability?last_hours={RANGE_HOURS}"
-        started = time.perf_counter()
-        status, _, body = service.request("GET", path)
-        times.append(time.perf_counter() - started)
-        if status != 200:
-            raise StepError(f"GET {path} answered {status}: {body[:300]!r}\n{tail(service.log_text())}")
-        json.loads(body)
-    return times
+    return [timed_json_get(service, f"/stores/{store}/availability?last_hours={RANGE_HOURS}") for store in stores]
 
 
 def _caught_up(service: Any, timeout: float = 300.0) -> float:
