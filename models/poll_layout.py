@@ -36,9 +36,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 import numpy as np
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Index
 
-from models.tables import HOURS_INDEX, POLLS_HOUR_EXPR, POLLS_HOUR_INDEX, POLLS_HOUR_US
+from models.tables import HOURS_INDEX, POLLS_HOUR_EXPR, POLLS_HOUR_INDEX, POLLS_HOUR_US, BusinessHours, Poll
 
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,8 @@ def ensure_layout(conn: Connection) -> list[str]:
     database already in this layout is left alone.
     """
     done: list[str] = []
-    hours_indexes = {row[0] for row in conn.exec_driver_sql(
-        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
-        "AND TABLE_NAME = 'business_hours'").all()} if is_mysql(conn) else {
-        row[1] for row in conn.exec_driver_sql("PRAGMA index_list(business_hours)").all()}
-    if HOURS_INDEX not in hours_indexes:
-        conn.exec_driver_sql(f"CREATE INDEX {HOURS_INDEX} ON business_hours (store_key, day, start_s, end_s)")
+    if HOURS_INDEX not in _index_names(conn, "business_hours"):
+        _model_index(BusinessHours, HOURS_INDEX).create(conn)
         done.append(f"index {HOURS_INDEX}")
     indexes = set(_index_names(conn))
     if not is_mysql(conn):
@@ -98,7 +94,7 @@ def ensure_layout(conn: Connection) -> list[str]:
             done.append(f"dropped index {STORE_INDEX}")
         if POLLS_HOUR_INDEX not in indexes:
             log.warning("polls: building the per-store index %s", POLLS_HOUR_INDEX)
-            conn.exec_driver_sql(f"CREATE INDEX {POLLS_HOUR_INDEX} ON polls ({POLLS_HOUR_EXPR}, store_key, ts_us, active)")
+            _model_index(Poll, POLLS_HOUR_INDEX).create(conn)
             done.append(f"index {POLLS_HOUR_INDEX}")
         return done
     if STORE_INDEX in indexes:  # not in this layout (a database of a build that made it)
@@ -122,12 +118,19 @@ def ensure_layout(conn: Connection) -> list[str]:
     return done
 
 
-def _index_names(conn: Connection) -> list[str]:
+def _index_names(conn: Connection, table: str = "polls") -> list[str]:
+    """The table's index names from the catalog (SQLite's too: SQLAlchemy skips an index on an
+    expression)."""
     if is_mysql(conn):
         return list(conn.exec_driver_sql(
             "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'polls'").scalars())
-    return [row[1] for row in conn.exec_driver_sql("PRAGMA index_list(polls)").all()]
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", (table,)).scalars())
+    return [row[1] for row in conn.exec_driver_sql(f"PRAGMA index_list({table})").all()]
+
+
+def _model_index(model: type, name: str) -> Index:
+    """The index `name` as the model declares it: made from there, never written twice."""
+    return next(index for index in model.__table__.indexes if index.name == name)
 
 
 def _bounds_for_days(days: Iterable[int]) -> list[int]:

@@ -14,7 +14,7 @@ from conftest import write_inputs
 from models import poll_layout, report_inputs, retention, store_data, store_writes
 from models.db import init_schema, make_engine, read_tx, write_tx
 from models.report_inputs import read_report_inputs
-from models.tables import POLLS_HOUR_INDEX
+from models.tables import HOURS_INDEX, POLLS_HOUR_INDEX
 from services.ingest.loader import load_directory
 from support.poll_files import grid_polls_csv
 
@@ -128,6 +128,7 @@ def test_sqlite_reads_given_stores_through_the_hour_index(tmp_path: Path) -> Non
     load_directory(engine, write_inputs(tmp_path / "in", polls=_polls(3)))
     with write_tx(engine) as conn:
         conn.exec_driver_sql(f"DROP INDEX {POLLS_HOUR_INDEX}")
+        conn.exec_driver_sql(f"DROP INDEX {HOURS_INDEX}")
         conn.exec_driver_sql(f"CREATE INDEX {poll_layout.STORE_INDEX} ON polls (store_key, ts_us, active)")
     init_schema(engine)
     with read_tx(engine) as conn:
@@ -141,6 +142,8 @@ def test_sqlite_reads_given_stores_through_the_hour_index(tmp_path: Path) -> Non
         for end, lookback in ((newest, 2 * DAY_US), (newest - 5_400_000_000, DAY_US + 1_800_000_000)):
             reads.append((read_report_inputs(conn, end, lookback), read_report_inputs(conn, end, lookback, ["s1", "s3"])))
     assert POLLS_HOUR_INDEX in names and poll_layout.STORE_INDEX not in names
+    with read_tx(engine) as conn:
+        assert HOURS_INDEX in {row[1] for row in conn.exec_driver_sql("PRAGMA index_list(business_hours)").all()}
     assert f"COVERING INDEX {POLLS_HOUR_INDEX} (<expr>=? AND store_key=?" in plan
     key = ["store", "ts_us"]
     for whole, some in reads:
